@@ -1,0 +1,22 @@
+"""weaksup: train models from the votes of labeling functions.
+
+The label model estimates how accurate each labeling function (LF) is without
+gold labels (FlyingSquid's closed-form triplet method) and turns votes into
+probabilistic labels; the losses feed those labels to a PyTorch training loop.
+Vote conventions are described in :mod:`weaksup.conventions`.
+"""
+
+from .conventions import check_votes, convert_votes, infer_convention
+from .label_model import LabelModel, NotFittedError
+from .statistics import VoteStatistics, accumulate
+
+__all__ = [
+    "LabelModel",
+    "NotFittedError",
+    "VoteStatistics",
+    "accumulate",
+    "check_votes",
+    "convert_votes",
+    "infer_convention",
+]
+__version__ = "0.1.0"

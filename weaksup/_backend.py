@@ -1,0 +1,62 @@
+"""Array interchange: numpy, torch (CPU/CUDA) and cupy in, the same kind out.
+
+All math in weaksup runs on torch tensors. Inputs of other kinds are viewed as
+tensors without a copy where possible (``torch.from_numpy`` for numpy, DLPack
+for cupy) and results are handed back in the kind and on the device the caller
+used. This is the one place that knows about array libraries.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Tuple
+
+import numpy as np
+import torch
+
+ArrayLike = Any  # numpy.ndarray | torch.Tensor | cupy.ndarray | nested lists
+
+
+def array_kind(x: Any) -> str:
+    """Return ``'torch'``, ``'cupy'`` or ``'numpy'`` (lists count as numpy)."""
+    if isinstance(x, torch.Tensor):
+        return "torch"
+    if type(x).__module__.split(".")[0] == "cupy":
+        return "cupy"
+    return "numpy"
+
+
+def as_tensor(x: ArrayLike) -> Tuple[torch.Tensor, Callable[[torch.Tensor], Any]]:
+    """View ``x`` as a torch tensor; return it with a function that converts a
+    result tensor back to ``x``'s kind (numpy array, cupy array or tensor)."""
+    kind = array_kind(x)
+    if kind == "torch":
+        return x, _identity
+    if kind == "cupy":
+        return torch.from_dlpack(x), _to_cupy
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"expected a numeric array, got an array of Python objects ({arr.shape})")
+    if not arr.flags.writeable or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr).copy()
+    if arr.dtype.byteorder not in ("=", "|"):
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return torch.from_numpy(arr), _to_numpy
+
+
+def _identity(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def _to_cupy(t: torch.Tensor) -> Any:
+    import cupy  # only reached when the caller passed a cupy array
+
+    return cupy.from_dlpack(t.detach().contiguous())
+
+
+def like(template: ArrayLike) -> Callable[[torch.Tensor], Any]:
+    """The converter that turns a tensor into ``template``'s kind."""
+    return as_tensor(template)[1] if array_kind(template) != "numpy" else _to_numpy

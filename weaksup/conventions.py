@@ -1,0 +1,187 @@
+"""Vote conventions and input validation, stated once.
+
+weaksup speaks two vote conventions:
+
+``"flyingsquid"`` (binary, and the FlyingSquid drop-in ``LabelModel``/``FSLoss``)
+    votes in {-1, 0, +1}: ``+1`` positive, ``-1`` negative, ``0`` = abstain.
+    Gold labels are -1/+1.
+
+``"snorkel"`` (Snorkel and WRENCH, any number of classes ``k``)
+    votes in {-1, 0, ..., k-1}: ``-1`` = abstain, ``c`` = class ``c``.
+    Gold labels are 0..k-1.
+
+Internally every vote matrix is turned into *codes*: an integer tensor with
+``-1`` = abstain and ``0..k-1`` = the class voted, where for the FlyingSquid
+convention class 0 is the negative (-1) and class 1 the positive (+1) label.
+
+A matrix whose values lie in {-1, 0, 1} reads differently in the two
+conventions (0 is "abstain" in one and "class 0" in the other), so weaksup
+never guesses: :func:`infer_convention` refuses such a matrix and asks for an
+explicit ``convention=``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from ._backend import ArrayLike, as_tensor
+
+CONVENTIONS = ("flyingsquid", "snorkel")
+ABSTAIN_CODE = -1
+
+
+def check_convention(convention: str) -> str:
+    if convention not in CONVENTIONS:
+        raise ValueError(
+            f"convention must be one of {CONVENTIONS}, got {convention!r}"
+        )
+    return convention
+
+
+def infer_convention(L: ArrayLike) -> str:
+    """Return the convention of ``L`` when its values decide it, else raise.
+
+    Values outside {-1, 0, 1} (a class id >= 2) can only be the Snorkel/WRENCH
+    convention. A matrix with values in {-1, 0, 1} alone is ambiguous and is
+    refused with a message naming both readings.
+    """
+    t, _ = as_tensor(L)
+    _check_numeric_2d(t, "L")
+    if t.numel() and int(t.max()) >= 2:
+        return "snorkel"
+    raise ValueError(
+        "cannot tell the vote convention of L: its values lie in {-1, 0, 1}, which "
+        "reads as FlyingSquid's (+1/-1, 0 = abstain) and as Snorkel/WRENCH's "
+        "(-1 = abstain, classes 0 and 1). Pass convention='flyingsquid' or "
+        "convention='snorkel'."
+    )
+
+
+def _check_numeric_2d(t: torch.Tensor, name: str) -> None:
+    if t.dim() != 2:
+        hint = " (one row per item: use L.reshape(-1, 1) for a single labeling function)" if t.dim() == 1 else ""
+        raise ValueError(f"{name} must be a 2-D array of shape (n_items, n_lfs), got shape {tuple(t.shape)}{hint}")
+    if t.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer votes, got booleans")
+    if t.is_floating_point():
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} contains NaN or inf; votes must be integers (abstain is a value, not NaN)")
+        if not bool((t == t.round()).all()):
+            bad = t[t != t.round()][0].item()
+            raise ValueError(f"{name} must hold integer votes, got the non-integer value {bad}")
+    elif t.is_complex():
+        raise TypeError(f"{name} must hold integer votes, got complex numbers")
+
+
+def check_votes(
+    L: ArrayLike,
+    *,
+    convention: str,
+    n_lfs: Optional[int] = None,
+    cardinality: Optional[int] = None,
+    name: str = "L",
+    allow_empty: bool = False,
+) -> torch.Tensor:
+    """Validate a vote matrix and return its codes (int64 tensor, -1 = abstain).
+
+    Args:
+        L: votes, shape ``(n, m)``: numpy, torch or cupy, ints or integral floats.
+        convention: ``"flyingsquid"`` or ``"snorkel"`` (see the module docstring).
+        n_lfs: the expected number of columns ``m``, if known.
+        cardinality: the number of classes ``k`` (Snorkel convention); votes must
+            be below it. Ignored for FlyingSquid votes (always 2).
+        name: the argument name used in error messages.
+        allow_empty: accept a matrix with zero rows (prediction) instead of raising.
+
+    Returns:
+        Tensor of shape ``(n, m)``, dtype int64, on ``L``'s device: ``-1`` abstain,
+        ``0..k-1`` classes (FlyingSquid: 0 = negative, 1 = positive).
+    """
+    check_convention(convention)
+    t, _ = as_tensor(L)
+    _check_numeric_2d(t, name)
+    n, m = t.shape
+    if n_lfs is not None and m != n_lfs:
+        raise ValueError(
+            f"{name} must have {n_lfs} columns (one per labeling function), got {m}"
+        )
+    if m == 0:
+        raise ValueError(f"{name} has no columns: it needs one column per labeling function")
+    if n == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (0 rows): there is nothing to fit")
+    t = t.to(torch.int64) if t.dtype != torch.int64 else t
+    if n == 0:
+        return t
+    lo, hi = int(t.min()), int(t.max())
+    if convention == "flyingsquid":
+        if lo < -1 or hi > 1:
+            bad = lo if lo < -1 else hi
+            hint = (
+                " These look like Snorkel/WRENCH votes (-1 = abstain, classes 0..k-1): "
+                "use MulticlassLabelModel or convention='snorkel'."
+                if bad >= 2 else ""
+            )
+            raise ValueError(
+                f"{name} must hold FlyingSquid votes in {{-1, 0, +1}} (0 = abstain), got {bad}.{hint}"
+            )
+        # -1 -> class 0, +1 -> class 1, 0 -> abstain (-1)
+        return torch.where(t == 0, torch.full_like(t, ABSTAIN_CODE), (t + 1) // 2)
+    if lo < -1:
+        raise ValueError(
+            f"{name} must hold Snorkel/WRENCH votes (-1 = abstain, classes 0..k-1), got {lo}"
+        )
+    if cardinality is not None and hi >= cardinality:
+        raise ValueError(
+            f"{name} votes for class {hi}, but cardinality is {cardinality} "
+            f"(classes 0..{cardinality - 1}, -1 = abstain)"
+        )
+    return t
+
+
+def check_labels(
+    Y: ArrayLike, *, convention: str, cardinality: int = 2, name: str = "Y"
+) -> torch.Tensor:
+    """Validate gold labels; return class indices 0..k-1 as an int64 1-D tensor.
+
+    FlyingSquid labels are -1/+1 (-1 -> class 0); Snorkel labels are 0..k-1.
+    A column vector ``(n, 1)`` is accepted as 1-D.
+    """
+    check_convention(convention)
+    t, _ = as_tensor(Y)
+    if t.dim() == 2 and t.shape[1] == 1:
+        t = t[:, 0]
+    if t.dim() != 1:
+        raise ValueError(f"{name} must be 1-D (one gold label per item), got shape {tuple(t.shape)}")
+    if t.is_floating_point():
+        if not bool(torch.isfinite(t).all()) or not bool((t == t.round()).all()):
+            raise ValueError(f"{name} must hold integer labels; it contains NaN, inf or fractions")
+    t = t.to(torch.int64)
+    if t.numel() == 0:
+        return t
+    if convention == "flyingsquid":
+        bad = t[(t != 1) & (t != -1)]
+        if bad.numel():
+            raise ValueError(f"{name} must hold FlyingSquid labels -1/+1, got {int(bad[0])}")
+        return (t + 1) // 2
+    bad = t[(t < 0) | (t >= cardinality)]
+    if bad.numel():
+        raise ValueError(f"{name} must hold class ids 0..{cardinality - 1}, got {int(bad[0])}")
+    return t
+
+
+def convert_votes(L: ArrayLike, *, source: str, target: str) -> ArrayLike:
+    """Convert binary votes between conventions; returns the input's array kind.
+
+    ``flyingsquid -> snorkel``: -1 -> 0, +1 -> 1, 0 (abstain) -> -1, and back.
+    """
+    check_convention(source)
+    check_convention(target)
+    t, back = as_tensor(L)
+    codes = check_votes(t, convention=source, cardinality=2 if source == "snorkel" else None, allow_empty=True)
+    if target == "snorkel":
+        out = codes
+    else:
+        out = torch.where(codes < 0, torch.zeros_like(codes), 2 * codes - 1)
+    return back(out)

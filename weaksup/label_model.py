@@ -312,10 +312,23 @@ class LabelModel:
         # P(l_i Y = 1) = (1 + E[l_i Y] - P(l_i = 0)) / 2, and its share of the votes
         agree = 0.5 * (1 + lf_moment - (1 - coverage))
         self._agreement = agree
-        self.accuracies_ = torch.where(coverage > 0, agree / coverage.clamp(min=_TINY), torch.full_like(agree, 0.5))
         self.clique_marginals_ = self._clique_marginals(quantities, moments, flip_negative, clamp)
+        self.accuracies_ = self._conditional_accuracies()
         self._build_posterior()
         return self
+
+    def _conditional_accuracies(self) -> torch.Tensor:
+        """``(m,)`` P(l_i = Y | l_i votes) read from the fitted clique tables (so
+        it always lies in [0, 1]); 0.5 for an LF that never votes."""
+        out = torch.full((self.m,), 0.5, dtype=torch.float64, device=self.class_balance_.device)
+        for c, table in self.clique_marginals_:
+            for pos, i in enumerate(c.lfs):
+                drop = tuple(ax for ax in range(len(c.lfs)) if ax != pos)
+                t = table.sum(dim=drop) if drop else table  # (states, 2)
+                right = t[0, 0] + t[-1, 1]
+                voted = t[0].sum() + t[-1].sum()
+                out[i] = torch.where(voted > 0, right / voted.clamp(min=_TINY), out[i])
+        return out
 
     # ---- class balance ---------------------------------------------------
     def _class_balance(self, class_balance, Y_dev, device) -> torch.Tensor:

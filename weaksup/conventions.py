@@ -83,6 +83,7 @@ def check_votes(
     cardinality: Optional[int] = None,
     name: str = "L",
     allow_empty: bool = False,
+    compact: bool = False,
 ) -> torch.Tensor:
     """Validate a vote matrix and return its codes (int64 tensor, -1 = abstain).
 
@@ -94,10 +95,13 @@ def check_votes(
             be below it. Ignored for FlyingSquid votes (always 2).
         name: the argument name used in error messages.
         allow_empty: accept a matrix with zero rows (prediction) instead of raising.
+        compact: return the smallest integer dtype that holds the codes (int8 for
+            fewer than 128 classes) instead of int64: less memory and faster
+            passes for the statistics and the posterior.
 
     Returns:
-        Tensor of shape ``(n, m)``, dtype int64, on ``L``'s device: ``-1`` abstain,
-        ``0..k-1`` classes (FlyingSquid: 0 = negative, 1 = positive).
+        Tensor of shape ``(n, m)``, dtype int64 (or compact), on ``L``'s device:
+        ``-1`` abstain, ``0..k-1`` classes (FlyingSquid: 0 = negative, 1 = positive).
     """
     check_convention(convention)
     t, _ = as_tensor(L)
@@ -111,10 +115,14 @@ def check_votes(
         raise ValueError(f"{name} has no columns: it needs one column per labeling function")
     if n == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (0 rows): there is nothing to fit")
-    t = t.to(torch.int64) if t.dtype != torch.int64 else t
+    if t.is_floating_point() or t.dtype == torch.uint8:
+        t = t.to(torch.int64)
     if n == 0:
-        return t
+        return t.to(torch.int8 if compact else torch.int64)
     lo, hi = int(t.min()), int(t.max())
+    target = torch.int64
+    if compact:
+        target = torch.int8 if hi < 127 else (torch.int16 if hi < 32767 else torch.int32)
     if convention == "flyingsquid":
         if lo < -1 or hi > 1:
             bad = lo if lo < -1 else hi
@@ -127,7 +135,8 @@ def check_votes(
                 f"{name} must hold FlyingSquid votes in {{-1, 0, +1}} (0 = abstain), got {bad}.{hint}"
             )
         # -1 -> class 0, +1 -> class 1, 0 -> abstain (-1)
-        return torch.where(t == 0, torch.full_like(t, ABSTAIN_CODE), (t + 1) // 2)
+        t = t.to(target)
+        return (t > 0).to(target) - (t == 0).to(target)
     if lo < -1:
         raise ValueError(
             f"{name} must hold Snorkel/WRENCH votes (-1 = abstain, classes 0..k-1), got {lo}"
@@ -137,7 +146,7 @@ def check_votes(
             f"{name} votes for class {hi}, but cardinality is {cardinality} "
             f"(classes 0..{cardinality - 1}, -1 = abstain)"
         )
-    return t
+    return t.to(target)
 
 
 def check_labels(

@@ -43,6 +43,7 @@ from .triplets import DENOMINATOR_EPS, aggregate, all_pairs_accuracies
 SOLVE_METHODS = ("triplet_mean", "triplet_median", "triplet")
 _TINY = 1e-300  # floor before log: probabilities are never NaN
 _MAX_TASKS = 16  # posterior enumerates 2**v label vectors
+_PREDICT_CHUNK_ELEMENTS = 1 << 22  # votes per chunk of the posterior GEMMs
 
 
 class NotFittedError(RuntimeError):
@@ -256,7 +257,7 @@ class LabelModel:
 
     def accumulate(self, L: ArrayLike) -> VoteStatistics:
         """Validate votes ``(n, m)`` and count their :class:`VoteStatistics`."""
-        codes = check_votes(L, convention="flyingsquid", n_lfs=self.m, name="L_train")
+        codes = check_votes(L, convention="flyingsquid", n_lfs=self.m, name="L_train", compact=True)
         if not self.allow_abstentions and bool((codes < 0).any()):
             raise ValueError(
                 "L_train contains abstentions (0) but the model was built with "
@@ -621,31 +622,40 @@ class LabelModel:
             raise NotFittedError("this LabelModel is not fitted yet; call fit(L_train) first")
 
     def log_scores(self, codes: torch.Tensor) -> torch.Tensor:
-        """Unnormalised log posterior ``(n, 2**v)`` of validated codes ``(n, m)``."""
+        """Unnormalised log posterior ``(n, 2**v)`` of validated codes ``(n, m)``
+        (any integer dtype; -1 abstain, 0 negative, 1 positive)."""
         self._check_fitted()
         device = codes.device
-        single = self._log_single.to(device)
-        n_states = single.shape[1]
-        # state index in upstream's order: -1 -> 0, abstain -> 1, +1 -> 2 (no abstain: -1 -> 0, +1 -> 1)
-        if n_states == 3:
-            state = torch.where(codes < 0, torch.ones_like(codes), 2 * codes)
-        else:
-            state = codes
-        offsets = torch.arange(self.m, device=device) * n_states
-        scores = torch.nn.functional.embedding_bag(
-            state + offsets, single.reshape(-1, single.shape[-1]), mode="sum"
-        )
-        for lfs, log_t in self._log_multi:
-            joint = torch.zeros_like(state[:, 0])
-            for i in lfs:
-                joint = joint * n_states + state[:, i]
-            scores = scores + log_t.to(device)[joint]
+        single = self._log_single.to(device)  # (m, states, 2**v), states in order (-1, 0, +1)
+        # Independent LFs: the score is a baseline (every LF in its base state:
+        # abstain, or -1 without abstentions) plus one GEMM per other vote value.
+        base = 1 if single.shape[1] == 3 else 0
+        vote_states = [(0, 0), (1, 2)] if base == 1 else [(1, 1)]  # (code, state)
+        deltas = [(code, single[:, state] - single[:, base]) for code, state in vote_states]
+        scores = torch.empty((codes.shape[0], single.shape[-1]), dtype=torch.float64, device=device)
+        rows = max(1, _PREDICT_CHUNK_ELEMENTS // max(1, self.m))
+        for start in range(0, codes.shape[0], rows):
+            chunk = codes[start : start + rows]
+            out = single[:, base].sum(0).expand(chunk.shape[0], -1).clone()
+            for code, delta in deltas:
+                out += (chunk == code).to(torch.float64) @ delta
+            scores[start : start + rows] = out
+        if self._log_multi:
+            state = torch.where(codes < 0, torch.ones_like(codes), 2 * codes).to(torch.int64)
+            if single.shape[1] == 2:
+                state = codes.to(torch.int64)
+            n_states = single.shape[1]
+            for lfs, log_t in self._log_multi:
+                joint = torch.zeros_like(state[:, 0])
+                for i in lfs:
+                    joint = joint * n_states + state[:, i]
+                scores = scores + log_t.to(device)[joint]
         return scores + self._log_const.to(device)
 
     def _codes_for_predict(self, L_matrix: ArrayLike) -> Tuple[torch.Tensor, Any]:
         self._check_fitted()
         t, back = as_tensor(L_matrix)
-        codes = check_votes(t, convention="flyingsquid", n_lfs=self.m, name="L_matrix", allow_empty=True)
+        codes = check_votes(t, convention="flyingsquid", n_lfs=self.m, name="L_matrix", allow_empty=True, compact=True)
         if not self.allow_abstentions and bool((codes < 0).any()):
             raise ValueError("L_matrix contains abstentions (0) but the model was built with allow_abstentions=False")
         return codes, back

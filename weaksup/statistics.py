@@ -177,7 +177,7 @@ def accumulate(
     """Count the statistics of a validated code matrix.
 
     Args:
-        codes: ``(n, m)`` int64 tensor, ``-1`` = abstain, ``0..k-1`` = class.
+        codes: ``(n, m)`` integer tensor, ``-1`` = abstain, ``0..k-1`` = class.
         cardinality: ``k``.
         groups: LF groups whose joint tables to count (see ``VoteStatistics``).
 
@@ -190,21 +190,26 @@ def accumulate(
     device = codes.device
     # float64 on accelerators keeps the product exact for any chunk; float32 on the CPU is exact here too.
     dtype = torch.float32 if device.type == "cpu" else torch.float64
-    classes = torch.arange(k, device=device)
-    co_votes = torch.zeros((m * k, m * k), dtype=torch.int64, device=device)
+    co_votes = torch.zeros((k, m, k, m), dtype=torch.int64, device=device)
     for start in range(0, n, _CHUNK_ROWS):
         chunk = codes[start : start + _CHUNK_ROWS]
-        onehot = (chunk.unsqueeze(-1) == classes).to(dtype).reshape(chunk.shape[0], m * k)
-        co_votes += (onehot.T @ onehot).round_().to(torch.int64)
+        onehot = [(chunk == a).to(dtype) for a in range(k)]  # k x (rows, m)
+        # co-votes are symmetric: count the blocks a <= b, mirror the rest
+        for a in range(k):
+            for b in range(a, k):
+                block = (onehot[a].T @ onehot[b]).round_().to(torch.int64)
+                co_votes[a, :, b] += block
+                if b != a:
+                    co_votes[b, :, a] += block.T
     tables = {}
     for g in groups:
         g = tuple(int(i) for i in g)
         state = torch.zeros(n, dtype=torch.int64, device=device)
         for i in g:
-            state = state * (k + 1) + (codes[:, i] + 1)
+            state = state * (k + 1) + (codes[:, i].to(torch.int64) + 1)
         tables[g] = torch.bincount(state, minlength=(k + 1) ** len(g))
     return VoteStatistics(
         n_items=torch.tensor(n, dtype=torch.int64, device=device),
-        co_votes=co_votes.reshape(m, k, m, k),
+        co_votes=co_votes.permute(1, 0, 3, 2).contiguous(),
         group_tables=tables,
     )

@@ -6,12 +6,18 @@ probabilistic labels; the losses feed those labels to a PyTorch training loop.
 Vote conventions are described in :mod:`weaksup.conventions`.
 """
 
+from .analysis import conflict_matrix, lf_summary, overlap_matrix
+from .baselines import MajorityVote
 from .conventions import check_votes, convert_votes, infer_convention
 from .label_model import LabelModel, NotFittedError
 from .statistics import VoteStatistics, accumulate
 
 __all__ = [
     "LabelModel",
+    "MajorityVote",
+    "conflict_matrix",
+    "lf_summary",
+    "overlap_matrix",
     "NotFittedError",
     "VoteStatistics",
     "accumulate",

@@ -283,7 +283,8 @@ class LabelModel:
             raise ValueError(f"sign_recovery must be 'all_positive' (FlyingSquid's only option), got {sign_recovery!r}")
         if stats.n_lfs != self.m or stats.cardinality != 2:
             raise ValueError(f"statistics of {stats.n_lfs} LFs do not fit a model of m={self.m}")
-        if int(stats.n_items) <= 0:
+        # (checked on the CPU only: reading a device scalar would sync the refit)
+        if stats.device.type == "cpu" and int(stats.n_items) <= 0:
             raise ValueError("cannot fit on zero items")
         self._fit_options = dict(
             class_balance=class_balance, Y_dev=Y_dev, flip_negative=flip_negative,
@@ -322,7 +323,14 @@ class LabelModel:
         """``(m,)`` P(l_i = Y | l_i votes) read from the fitted clique tables (so
         it always lies in [0, 1]); 0.5 for an LF that never votes."""
         out = torch.full((self.m,), 0.5, dtype=torch.float64, device=self.class_balance_.device)
+        if self._single_index is not None:
+            lfs, _tasks, t = self._single_index  # (s, states, 2)
+            right = t[:, 0, 0] + t[:, -1, 1]
+            voted = t[:, 0].sum(-1) + t[:, -1].sum(-1)
+            out[lfs] = torch.where(voted > 0, right / voted.clamp(min=_TINY), out[lfs])
         for c, table in self.clique_marginals_:
+            if len(c.lfs) < 2:
+                continue
             for pos, i in enumerate(c.lfs):
                 drop = tuple(ax for ax in range(len(c.lfs)) if ax != pos)
                 t = table.sum(dim=drop) if drop else table  # (states, 2)
@@ -498,6 +506,7 @@ class LabelModel:
         abst = self.allow_abstentions
         p_pos_task = self._task_positive_rate()
         out = []
+        self._single_index = None
         singles = [c for c in self.graph.cliques if len(c.lfs) == 1]
         if singles:
             lfs = torch.tensor([c.lfs[0] for c in singles], device=p_pos_task.device)
@@ -519,9 +528,9 @@ class LabelModel:
                     r.append((p_y if y_in else torch.ones_like(p_y)) * (p_zero if zeros else 1.0))
                 else:
                     r.append(values[kind])
-            tables = self._solve_tables(torch.stack(r, 1), 1, flip_negative, clamp)
-            for c, t in zip(singles, tables):
-                out.append((c, t.reshape((3 if abst else 2, 2))))
+            tables = self._solve_tables(torch.stack(r, 1), 1, flip_negative, clamp).reshape(len(singles), -1, 2)
+            self._single_index = (lfs, tasks, tables)  # vectorised view for the posterior
+            out.extend(zip(singles, tables.unbind(0)))
         cb = self.class_balance_.reshape((2,) * self.v)
         for c in self.graph.cliques:
             if len(c.lfs) >= 2:
@@ -580,15 +589,16 @@ class LabelModel:
         n_states = 3 if self.allow_abstentions else 2
         single = torch.zeros((m, n_states, n_vec), dtype=torch.float64, device=device)
         multi = []
+        if self._single_index is not None:
+            lfs, tasks, tables = self._single_index  # (s,), (s,), (s, states, 2)
+            ycol = configs[:, tasks].T  # (s, 2**v): the label of each LF's task in each label vector
+            log_t = tables.clamp(min=_TINY).log()
+            single[lfs] = torch.gather(log_t, 2, ycol[:, None, :].expand(-1, n_states, -1))
         for c, table in self.clique_marginals_:
-            if not c.lfs:
+            if len(c.lfs) < 2:
                 continue
             log_t = table.clamp(min=_TINY).log()
-            ycol = configs[:, c.tasks[0]]
-            if len(c.lfs) == 1:
-                single[c.lfs[0]] = log_t[:, ycol]
-            else:
-                multi.append((c.lfs, log_t.reshape(-1, 2)[:, ycol]))
+            multi.append((c.lfs, log_t.reshape(-1, 2)[:, configs[:, c.tasks[0]]]))
         const = torch.zeros(n_vec, dtype=torch.float64, device=device)
         cb = self.class_balance_.reshape((2,) * v)
         for c in self.graph.cliques:

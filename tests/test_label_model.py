@@ -243,3 +243,27 @@ def test_empty_prediction_is_empty():
     L, _ = synthetic_votes(n=100, m=5)
     model = LabelModel(5).fit(L)
     assert model.predict_proba(np.zeros((0, 5), dtype=int)).shape == (0, 2)
+
+
+# ---- accelerators (skipped without CUDA) ------------------------------------------------
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_tensors_stay_on_the_device():
+    L, _ = synthetic_votes(n=2000, m=6, seed=13)
+    cpu = LabelModel(6).fit(L)
+    gpu = LabelModel(6).fit(torch.from_numpy(L).cuda())
+    assert gpu.statistics_.device.type == "cuda"
+    out = gpu.predict_proba(torch.from_numpy(L).cuda())
+    assert out.device.type == "cuda"
+    np.testing.assert_allclose(out.cpu().numpy(), cpu.predict_proba(L), atol=1e-9)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cupy_in_cupy_out():
+    cupy = pytest.importorskip("cupy")
+    L, _ = synthetic_votes(n=2000, m=6, seed=14)
+    model = LabelModel(6).fit(cupy.asarray(L))
+    out = model.predict_proba(cupy.asarray(L))
+    assert isinstance(out, cupy.ndarray)
+    np.testing.assert_allclose(cupy.asnumpy(out), LabelModel(6).fit(L).predict_proba(L), atol=1e-9)

@@ -165,6 +165,16 @@ class LabelModel:
           ``(n * v,)`` (row-major over items, then tasks) for ``v > 1``.
         - ``predict(L)``: ``(n, v)`` labels in {-1, +1}.
 
+    Degenerate input (documented, tested behaviour):
+        - an LF that never votes gets ``accuracy_moments_ = 0`` and
+          ``accuracies_ = 0.5`` and leaves every other estimate unchanged;
+        - an LF without any valid triplet (its partners never vote together)
+          gets ``accuracy_moments_ = 0``: it carries no weight in the posterior;
+        - a matrix on which every LF abstains fits, and every row's posterior
+          is the class balance;
+        - an empty matrix, a wrong number of columns, votes outside {-1, 0, +1},
+          NaN or fractional votes, and ``m < 3`` raise ``ValueError``.
+
     Example:
         >>> import numpy as np
         >>> from weaksup import LabelModel

@@ -1,0 +1,399 @@
+"""``MulticlassLabelModel``: a label model for ``k >= 2`` classes, Snorkel/WRENCH votes.
+
+Votes follow the Snorkel/WRENCH convention: ``-1`` = abstain, ``0..k-1`` = the
+class voted (see :mod:`weaksup.conventions`; FlyingSquid's +1/-1/0 votes go to
+:class:`weaksup.LabelModel`, and :func:`weaksup.convert_votes` links the two).
+
+The model is fitted from additive :class:`~weaksup.statistics.VoteStatistics`
+alone (co-vote counts of every pair of LFs), so ``partial_fit`` over chunks,
+streaming refits and :class:`weaksup.nn.FSCrossEntropyLoss` give exactly the
+model of one ``fit``. Two methods:
+
+``"pairwise_em"`` (the default)
+    A class-conditional (Dawid-Skene) model: each LF ``i`` has a table
+    ``P(response | Y)`` whose responses are "abstain" and each class. An LF
+    that only ever votes one class (most real LFs) carries its information in
+    how often it fires under each class, which this model sees and a
+    symmetric accuracy cannot. Fitted by EM on the pairwise composite
+    likelihood of the co-vote tables (abstentions included), seeded by and
+    shrunk towards majority vote's trust (``P(Y = c | an LF votes c) =
+    prior_accuracy``, weighing ``prior_strength`` votes), so sparse LFs stay
+    close to majority vote, dense LFs are read from the data and LFs worse
+    than random come out worse than random; pairs of LFs the model cannot fit
+    (dependent LFs) are down-weighted. Each refit costs ``n_iter`` steps of
+    ``O(R^2 k)``, ``R <= m (k + 1)`` the responses in use, independent of ``n``.
+
+``"flyingsquid"``
+    FlyingSquid's triplet method, exactly :class:`weaksup.LabelModel` for
+    ``k = 2`` and one such model per class (that class against the rest, the
+    binary statistics read from the same co-vote counts) beyond, as WRENCH
+    runs FlyingSquid on many classes; the per-class ``P(Y = c | votes)`` are
+    normalised to sum to 1.
+
+The posterior is ``log P(y | votes) = log pi_y + sum over voting LFs of log
+P(vote | y) + abstain_weight * sum over abstaining LFs of log P(abstain | y)``.
+So under ``"pairwise_em"`` an item on which every LF abstains gets ``P(Y |
+no LF voted)``, which differs from the class balance when LFs fire more often
+under some classes (the information one-sided LFs carry); with
+``abstain_weight=0``, and under ``"flyingsquid"``, it gets the class balance.
+
+The default's options were chosen with ``benchmarks/harness.py`` (WRENCH
+youtube and trec, FlyingSquid's tennis videos) and the regimes of
+:mod:`weaksup.synthetic`; ``notebooks/label_quality.ipynb`` has the table.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+
+from . import _multiclass_solvers as solvers
+from ._backend import ArrayLike, as_tensor
+from .conventions import check_labels, check_votes
+from .label_model import LabelModel, NotFittedError
+from .statistics import VoteStatistics, accumulate
+
+METHODS = ("pairwise_em", "flyingsquid")
+DEFAULT_METHOD = "pairwise_em"
+_TINY = 1e-300
+
+
+class MulticlassLabelModel:
+    """Label model for ``k`` classes over Snorkel/WRENCH votes (-1 = abstain).
+
+    Args:
+        cardinality: number of classes ``k`` (at least 2). Default: 2.
+        method: ``"pairwise_em"`` or ``"flyingsquid"`` (see the module
+            docstring). Default: ``"pairwise_em"``.
+        n_iter: EM steps of ``"pairwise_em"``. Default: 100.
+        prior_accuracy: ``"pairwise_em"``'s prior (and starting point) for
+            ``P(Y = c | an LF votes c)``: majority vote's implicit trust, capped
+            where an LF fires too often to be that precise. Default: 0.9.
+        prior_strength: how many votes that prior weighs, per LF and voted
+            class (an LF with far fewer votes stays near majority vote, one
+            with far more is read from the data). Default: 50.
+        prior_items: pseudo-items per class and LF that keep abstention rates
+            off 0 and 1 on thin evidence. Default: 100.
+        pair_tolerance: pairs of LFs whose joint table the model misses by
+            this many nats per item weigh half (dependent LFs, such as
+            near-duplicates, stop dragging each other's estimates); ``None``
+            weighs every pair alike. Default: 0.01.
+        abstain_weight: how much of the abstention evidence ``log P(abstain |
+            Y)`` the posterior uses: 1 = the plain Dawid-Skene posterior, 0 =
+            abstentions ignored (then an all-abstain row gets exactly the class
+            balance). Abstentions are the evidence most exposed to an error in
+            the class balance and to LFs that abstain together, so it is
+            tempered. Default: 0.75.
+
+    Attributes (after ``fit``):
+        n_lfs_: ``m``.
+        class_balance_: ``(k,)`` the class balance used.
+        confusion_: ``(m, k + 1, k)`` ``P(response r | Y = y)``, response 0 =
+            abstain, ``c + 1`` = vote for ``c`` (``"pairwise_em"``; for
+            ``"flyingsquid"``, ``None``).
+        accuracies_: ``(m,)`` estimated ``P(vote correct | the LF votes)``.
+        coverage_: ``(m,)`` fraction of items each LF votes on.
+        statistics_: the :class:`VoteStatistics` of the fit.
+
+    Shape:
+        - ``L``: ``(n, m)`` votes in ``-1..k-1``.
+        - ``predict_proba(L)``: ``(n, k)``, rows sum to 1.
+        - ``predict(L)``: ``(n,)`` classes ``0..k-1``.
+        - ``log_scores(codes)``: ``(n, k)`` unnormalised log posterior.
+
+    Example:
+        >>> import numpy as np
+        >>> from weaksup.multiclass import MulticlassLabelModel
+        >>> L = np.array([[0, 0, -1], [2, 2, 1], [1, 1, 1], [-1, 2, 2], [0, -1, 0]])
+        >>> model = MulticlassLabelModel(3).fit(L)
+        >>> model.predict_proba(L).shape
+        (5, 3)
+        >>> model.predict(L).tolist()
+        [0, 2, 1, 2, 0]
+    """
+
+    convention = "snorkel"
+
+    def __init__(
+        self,
+        cardinality: int = 2,
+        *,
+        method: str = DEFAULT_METHOD,
+        n_iter: int = 100,
+        prior_accuracy: float = 0.9,
+        prior_strength: float = 50.0,
+        prior_items: float = 100.0,
+        pair_tolerance: Optional[float] = 0.01,
+        abstain_weight: float = 0.75,
+    ) -> None:
+        self.cardinality = cardinality
+        self.method = method
+        self.n_iter = n_iter
+        self.prior_accuracy = prior_accuracy
+        self.prior_strength = prior_strength
+        self.prior_items = prior_items
+        self.pair_tolerance = pair_tolerance
+        self.abstain_weight = abstain_weight
+
+    # ------------------------------------------------------------------
+    # scikit-learn style parameters
+    # ------------------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p for p in sig.parameters if p != "self")
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The constructor arguments, by name."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> "MulticlassLabelModel":
+        """Set constructor arguments (checked at the next fit); returns ``self``."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for MulticlassLabelModel; valid: {valid}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__)
+        changed = [
+            f"{name}={getattr(self, name)!r}"
+            for name, p in sig.parameters.items()
+            if name != "self" and getattr(self, name) != p.default
+        ]
+        return f"MulticlassLabelModel({', '.join(changed)})"
+
+    @property
+    def groups(self) -> Tuple:
+        """LF groups whose joint vote tables the statistics must track: none,
+        both methods read pairwise counts only."""
+        return ()
+
+    def _check_params(self) -> None:
+        k = self.cardinality
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2:
+            raise ValueError(f"cardinality must be an int >= 2 (the number of classes), got {k!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        n_iter = self.n_iter
+        if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral) or n_iter < 0:
+            raise ValueError(f"n_iter must be an int >= 0, got {n_iter!r}")
+        if not isinstance(self.prior_accuracy, numbers.Real) or not 0 < self.prior_accuracy < 1:
+            raise ValueError(f"prior_accuracy must be a number in (0, 1), got {self.prior_accuracy!r}")
+        for name in ("prior_strength", "prior_items"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        aw = self.abstain_weight
+        if isinstance(aw, bool) or not isinstance(aw, numbers.Real) or not 0 <= aw <= 1:
+            raise ValueError(f"abstain_weight must be a number in [0, 1], got {aw!r}")
+        tol = self.pair_tolerance
+        if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol > 0):
+            raise ValueError(f"pair_tolerance must be a number > 0 or None (all pairs weigh alike), got {tol!r}")
+
+    # ------------------------------------------------------------------
+    # statistics and fitting
+    # ------------------------------------------------------------------
+    def accumulate(self, L: ArrayLike) -> VoteStatistics:
+        """Validate votes ``(n, m)`` (-1 = abstain, classes ``0..k-1``) and count
+        their :class:`VoteStatistics`. The first call fixes ``m``."""
+        self._check_params()
+        m = getattr(self, "n_lfs_", None) or getattr(self, "_n_lfs", None)
+        codes = check_votes(L, convention="snorkel", cardinality=self.cardinality, n_lfs=m, name="L")
+        self._n_lfs = codes.shape[1]
+        return accumulate(codes, self.cardinality, self.groups)
+
+    def fit(
+        self, L: ArrayLike, class_balance: Optional[ArrayLike] = None, Y_dev: Optional[ArrayLike] = None
+    ) -> "MulticlassLabelModel":
+        """Fit on votes ``L`` ``(n, m)``; returns ``self``.
+
+        ``class_balance`` ``(k,)`` (probabilities, normalised here) wins over
+        ``Y_dev`` (gold labels ``0..k-1``, used only for the class balance:
+        ``(counts + 1) / (n_dev + k)``, WRENCH's rule); with neither the balance
+        is uniform.
+        """
+        self._n_lfs = None  # a new fit may change m
+        if hasattr(self, "n_lfs_"):
+            del self.n_lfs_
+        return self.fit_statistics(self.accumulate(L), class_balance=class_balance, Y_dev=Y_dev)
+
+    def partial_fit(
+        self, L: ArrayLike, class_balance: Optional[ArrayLike] = None, Y_dev: Optional[ArrayLike] = None
+    ) -> "MulticlassLabelModel":
+        """Add the statistics of ``L`` to those seen so far and refit.
+
+        Over any chunking of the rows this gives exactly the model of one
+        ``fit`` on all of them. A ``class_balance`` or ``Y_dev`` given here
+        replaces the remembered one.
+        """
+        stats = self.accumulate(L)
+        previous = getattr(self, "statistics_", None)
+        if previous is not None:
+            stats = previous.to(stats.device) + stats
+        if class_balance is None and Y_dev is None:
+            class_balance, Y_dev = getattr(self, "_balance_args", (None, None))
+        return self.fit_statistics(stats, class_balance=class_balance, Y_dev=Y_dev)
+
+    def fit_statistics(
+        self,
+        stats: VoteStatistics,
+        class_balance: Optional[ArrayLike] = None,
+        Y_dev: Optional[ArrayLike] = None,
+    ) -> "MulticlassLabelModel":
+        """Fit from statistics alone; returns ``self``.
+
+        Reads only ``stats`` (no pass over items): ``O(n_iter m^2 k^3)`` for
+        ``"pairwise_em"``. Runs on the statistics' device without host syncs
+        for ``"pairwise_em"`` (``"flyingsquid"`` goes through
+        :class:`weaksup.LabelModel`, which reads a few scalars back).
+        """
+        self._check_params()
+        k = self.cardinality
+        if not isinstance(stats, VoteStatistics):
+            raise TypeError(f"stats must be VoteStatistics (from accumulate), got {type(stats).__name__}")
+        if stats.cardinality != k:
+            raise ValueError(
+                f"statistics of {stats.cardinality} classes do not fit a model of cardinality={k}"
+            )
+        m_known = getattr(self, "_n_lfs", None)
+        if m_known is not None and stats.n_lfs != m_known:
+            raise ValueError(f"statistics of {stats.n_lfs} LFs do not fit a model of {m_known} LFs")
+        device = stats.device
+        pi = self._class_balance(class_balance, Y_dev, device)
+        self._balance_args = (class_balance, Y_dev)
+        m = stats.n_lfs
+        n = stats.n_items.to(torch.float64)
+        votes = solvers.vote_counts(stats.co_votes)
+        self.coverage_ = votes.sum(1) / n.clamp(min=1.0)
+        if self.method == "flyingsquid":
+            self._fit_flyingsquid(stats, pi)
+        else:
+            C = solvers.pairwise_em(
+                stats.co_votes, stats.n_items, pi, n_iter=int(self.n_iter),
+                prior_accuracy=float(self.prior_accuracy), prior_strength=float(self.prior_strength),
+                prior_items=float(self.prior_items),
+                pair_tolerance=None if self.pair_tolerance is None else float(self.pair_tolerance),
+            )
+            self.confusion_ = C
+            logC = C.clamp(min=_TINY).log()
+            logC[:, 0, :] = logC[:, 0, :] * float(self.abstain_weight)  # tempered abstention evidence
+            self._log_table = logC.reshape(m * (k + 1), k)
+            right = torch.einsum("icc,c->i", C[:, 1:, :], pi)
+            voted = 1.0 - C[:, 0, :] @ pi
+            self.accuracies_ = torch.where(voted > 0, right / voted.clamp(min=_TINY), torch.full_like(right, 1.0 / k))
+        self.class_balance_ = pi
+        self._log_prior = pi.clamp(min=_TINY).log()
+        self.statistics_ = stats
+        self._n_lfs = m
+        self.n_lfs_ = m
+        return self
+
+    def _class_balance(self, class_balance, Y_dev, device) -> torch.Tensor:
+        k = self.cardinality
+        if class_balance is not None:
+            cb, _ = as_tensor(class_balance)
+            cb = cb.detach().to(dtype=torch.float64).reshape(-1)
+            if cb.numel() != k:
+                raise ValueError(f"class_balance must have cardinality = {k} entries, got {cb.numel()}")
+            if cb.device.type == "cpu" and (
+                not bool(torch.isfinite(cb).all()) or bool((cb < 0).any()) or float(cb.sum()) <= 0
+            ):
+                raise ValueError(f"class_balance must be finite, non-negative and not all zero, got {cb.tolist()}")
+            cb = cb.to(device)
+            return cb / cb.sum()
+        if Y_dev is not None:
+            y = check_labels(Y_dev, convention="snorkel", cardinality=k, name="Y_dev")
+            counts = torch.bincount(y.reshape(-1), minlength=k).to(torch.float64).to(device) + 1.0
+            return counts / counts.sum()
+        return torch.full((k,), 1.0 / k, dtype=torch.float64, device=device)
+
+    # ---- FlyingSquid, exact for k = 2, one-vs-all beyond -------------------
+    def _fit_flyingsquid(self, stats: VoteStatistics, pi: torch.Tensor) -> None:
+        k, m = self.cardinality, stats.n_lfs
+        if m < 3:
+            raise ValueError(f"method='flyingsquid' needs at least 3 LFs (the triplet method), got {m}")
+        self.confusion_ = None
+        if k == 2:
+            model = LabelModel(m).fit_statistics(stats, class_balance=pi)
+            self._fs_models = [model]
+            self.accuracies_ = model.accuracies_
+            return
+        co = stats.co_votes
+        models, acc_num = [], torch.zeros(m, dtype=torch.float64, device=co.device)
+        votes = solvers.vote_counts(co)
+        for c in range(k):
+            binary = one_vs_rest_statistics(stats, c)
+            model = LabelModel(m).fit_statistics(binary, class_balance=torch.stack([1 - pi[c], pi[c]]))
+            models.append(model)
+            # P(Y = c | LF votes c), from the clique marginal of each LF
+            prec = torch.zeros(m, dtype=torch.float64, device=co.device)
+            for clique, t in model.clique_marginals_:
+                if len(clique.lfs) == 1:
+                    prec[clique.lfs[0]] = t[2, 1] / t[2].sum().clamp(min=_TINY)
+            acc_num = acc_num + votes[:, c] * prec
+        self._fs_models = models
+        cover = votes.sum(1)
+        self.accuracies_ = torch.where(cover > 0, acc_num / cover.clamp(min=_TINY), torch.full_like(cover, 1.0 / k))
+
+    # ------------------------------------------------------------------
+    # posterior
+    # ------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if getattr(self, "n_lfs_", None) is None:
+            raise NotFittedError("this MulticlassLabelModel is not fitted yet; call fit(L) first")
+
+    def log_scores(self, codes: torch.Tensor) -> torch.Tensor:
+        """Unnormalised log posterior ``(n, k)`` (float64) of validated codes
+        ``(n, m)`` (int64, -1 = abstain), on the codes' device."""
+        self._check_fitted()
+        k, m = self.cardinality, self.n_lfs_
+        device = codes.device
+        if self.method == "flyingsquid":
+            if k == 2:
+                return self._fs_models[0].log_scores(codes)
+            cols = []
+            for c, model in enumerate(self._fs_models):
+                binary = torch.where(codes < 0, codes, (codes == c).to(codes.dtype))
+                cols.append(torch.log_softmax(model.log_scores(binary), dim=1)[:, 1])
+            return torch.stack(cols, 1)
+        index = codes + 1 + torch.arange(m, device=device) * (k + 1)
+        scores = torch.nn.functional.embedding_bag(index, self._log_table.to(device), mode="sum")
+        return scores + self._log_prior.to(device)
+
+    def _codes(self, L: ArrayLike):
+        self._check_fitted()
+        t, back = as_tensor(L)
+        codes = check_votes(t, convention="snorkel", cardinality=self.cardinality, n_lfs=self.n_lfs_, name="L",
+                            allow_empty=True)
+        return codes, back
+
+    def predict_proba(self, L: ArrayLike) -> ArrayLike:
+        """``P(Y = c | votes)``, ``(n, k)``, rows sum to 1, in ``L``'s array kind."""
+        codes, back = self._codes(L)
+        return back(torch.softmax(self.log_scores(codes), dim=1))
+
+    def predict(self, L: ArrayLike) -> ArrayLike:
+        """Most probable class ``(n,)`` (ties: the lower class index)."""
+        codes, back = self._codes(L)
+        return back(self.log_scores(codes).argmax(1))
+
+
+def one_vs_rest_statistics(stats: VoteStatistics, c: int) -> VoteStatistics:
+    """Binary statistics of "votes ``c``" (class 1) against "votes another
+    class" (class 0), read from many-class co-vote counts (no pass over items)."""
+    co = stats.co_votes
+    k = co.shape[1]
+    other = torch.ones(k, dtype=torch.bool, device=co.device)
+    other[c] = False
+    cc = co[:, c, :, c]
+    co_o = co[:, other][:, :, :, other].sum((1, 3))
+    c_o = co[:, c][:, :, other].sum(2)
+    o_c = co[:, other][:, :, :, c].sum(1)
+    binary = torch.stack([torch.stack([co_o, o_c], -1), torch.stack([c_o, cc], -1)], 1)  # (m, 2, m, 2)
+    return VoteStatistics(n_items=stats.n_items, co_votes=binary)

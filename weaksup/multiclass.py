@@ -53,7 +53,7 @@ import torch
 from . import _multiclass_solvers as solvers
 from ._backend import ArrayLike, as_tensor
 from .conventions import check_labels, check_votes
-from .label_model import LabelModel, NotFittedError
+from .label_model import _PREDICT_CHUNK_ELEMENTS, LabelModel, NotFittedError
 from .statistics import VoteStatistics, accumulate
 
 METHODS = ("pairwise_em", "flyingsquid")
@@ -204,7 +204,7 @@ class MulticlassLabelModel:
         their :class:`VoteStatistics`. The first call fixes ``m``."""
         self._check_params()
         m = getattr(self, "n_lfs_", None) or getattr(self, "_n_lfs", None)
-        codes = check_votes(L, convention="snorkel", cardinality=self.cardinality, n_lfs=m, name="L")
+        codes = check_votes(L, convention="snorkel", cardinality=self.cardinality, n_lfs=m, name="L", compact=True)
         self._n_lfs = codes.shape[1]
         return accumulate(codes, self.cardinality, self.groups)
 
@@ -362,15 +362,26 @@ class MulticlassLabelModel:
                 binary = torch.where(codes < 0, codes, (codes == c).to(codes.dtype))
                 cols.append(torch.log_softmax(model.log_scores(binary), dim=1)[:, 1])
             return torch.stack(cols, 1)
-        index = codes + 1 + torch.arange(m, device=device) * (k + 1)
-        scores = torch.nn.functional.embedding_bag(index, self._log_table.to(device), mode="sum")
-        return scores + self._log_prior.to(device)
+        # every LF abstaining is the baseline; each class voted adds one GEMM of
+        # its indicator matrix against (log C[vote] - log C[abstain])
+        table = self._log_table.to(device).reshape(m, k + 1, k)
+        base = table[:, 0].sum(0) + self._log_prior.to(device)
+        deltas = table[:, 1:] - table[:, :1]  # (m, k votes, k classes)
+        scores = torch.empty((codes.shape[0], k), dtype=torch.float64, device=device)
+        rows = max(1, _PREDICT_CHUNK_ELEMENTS // max(1, m))
+        for start in range(0, codes.shape[0], rows):
+            chunk = codes[start : start + rows]
+            out = base.expand(chunk.shape[0], -1).clone()
+            for c in range(k):
+                out += (chunk == c).to(torch.float64) @ deltas[:, c]
+            scores[start : start + rows] = out
+        return scores
 
     def _codes(self, L: ArrayLike):
         self._check_fitted()
         t, back = as_tensor(L)
         codes = check_votes(t, convention="snorkel", cardinality=self.cardinality, n_lfs=self.n_lfs_, name="L",
-                            allow_empty=True)
+                            allow_empty=True, compact=True)
         return codes, back
 
     def predict_proba(self, L: ArrayLike) -> ArrayLike:

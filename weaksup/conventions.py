@@ -119,7 +119,7 @@ def check_votes(
         t = t.to(torch.int64)
     if n == 0:
         return t.to(torch.int8 if compact else torch.int64)
-    lo, hi = int(t.min()), int(t.max())
+    lo, hi = (int(x) for x in torch.aminmax(t))
     target = torch.int64
     if compact:
         target = torch.int8 if hi < 127 else (torch.int16 if hi < 32767 else torch.int32)

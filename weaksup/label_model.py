@@ -40,7 +40,7 @@ from .graph import Clique, LabelGraph
 from .statistics import VoteStatistics, accumulate
 from .triplets import DENOMINATOR_EPS, aggregate, all_pairs_accuracies
 
-SOLVE_METHODS = ("triplet_mean", "triplet_median", "triplet")
+SOLVE_METHODS = ("triplet_mean", "triplet_median", "triplet", "pairwise_em")
 _TINY = 1e-300  # floor before log: probabilities are never NaN
 _MAX_TASKS = 16  # posterior enumerates 2**v label vectors
 _PREDICT_CHUNK_ELEMENTS = 1 << 22  # votes per chunk of the posterior GEMMs
@@ -244,6 +244,13 @@ class LabelModel:
         ``class_balance`` (``2**v`` probabilities of the label vectors) wins over
         ``Y_dev`` (gold labels -1/+1, shape ``(n_dev,)`` or ``(n_dev, v)``, used
         only to count the class balance); with neither, the balance is uniform.
+
+        ``solve_method``: upstream's ``'triplet_mean'`` (default, FlyingSquid's
+        estimates exactly), ``'triplet_median'``, ``'triplet'`` (one greedy
+        triplet per LF), or weaksup's ``'pairwise_em'``: class-conditional LF
+        parameters by EM on the pairwise vote tables, which handles one-sided
+        and worse-than-random LFs and wins on real data (see
+        ``benchmarks/harness.py``); one task with independent LFs only.
         Returns ``self``.
         """
         stats = self.accumulate(L_train)
@@ -303,6 +310,9 @@ class LabelModel:
         device = stats.device
         self.statistics_ = stats
         self.class_balance_ = self._class_balance(class_balance, Y_dev, device)
+        self._em_model = None
+        if solve_method == "pairwise_em":
+            return self._fit_pairwise_em(stats)
         quantities = _Quantities(stats)
         moments = self._solve_moments(quantities, solve_method)
         self._expectation_moments = moments
@@ -327,6 +337,31 @@ class LabelModel:
         self.clique_marginals_ = self._clique_marginals(quantities, moments, flip_negative, clamp)
         self.accuracies_ = self._conditional_accuracies()
         self._build_posterior()
+        return self
+
+    def _fit_pairwise_em(self, stats: VoteStatistics) -> "LabelModel":
+        """``solve_method='pairwise_em'``: weaksup's class-conditional model
+        (:class:`~weaksup.multiclass.MulticlassLabelModel`'s default) on the same
+        statistics; only for one task with independent LFs."""
+        if self.v != 1 or not self.graph.independent:
+            raise ValueError(
+                "solve_method='pairwise_em' models one task with independent LFs; "
+                "use a triplet method for sequences (v > 1) or lambda_edges"
+            )
+        from .multiclass import MulticlassLabelModel
+
+        em = MulticlassLabelModel(2).fit_statistics(stats, class_balance=self.class_balance_)
+        self._em_model = em
+        C = em.confusion_  # (m, responses: abstain, -1, +1; classes)
+        tables = C[:, [1, 0, 2], :] * self.class_balance_  # P(l_i, y), states (-1, 0, +1)
+        self.clique_marginals_ = [(c, tables[c.lfs[0]]) for c in self.graph.cliques]
+        self._single_index = None
+        self.coverage_ = em.coverage_
+        self.accuracies_ = em.accuracies_
+        signs = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64, device=C.device)
+        self.accuracy_moments_ = (tables * signs[:, None] * torch.tensor([-1.0, 1.0], dtype=torch.float64, device=C.device)).sum((1, 2))
+        self._agreement = tables[:, 0, 0] + tables[:, 2, 1]
+        self._expectation_moments = {"all": self.accuracy_moments_}
         return self
 
     def _conditional_accuracies(self) -> torch.Tensor:
@@ -645,6 +680,8 @@ class LabelModel:
         """Unnormalised log posterior ``(n, 2**v)`` of validated codes ``(n, m)``
         (any integer dtype; -1 abstain, 0 negative, 1 positive)."""
         self._check_fitted()
+        if self._em_model is not None:
+            return self._em_model.log_scores(codes)
         device = codes.device
         single = self._log_single.to(device)  # (m, states, 2**v), states in order (-1, 0, +1)
         # Independent LFs: the score is a baseline (every LF in its base state:
@@ -688,7 +725,10 @@ class LabelModel:
     def predict_proba_marginalized(self, L_matrix: ArrayLike, verbose: bool = False) -> ArrayLike:
         """P(Y_t = +1 | votes) per task: ``(n,)`` for ``v = 1``, else ``(n * v,)``."""
         codes, back = self._codes_for_predict(L_matrix)
-        probs = torch.softmax(self.log_scores(codes), dim=1).reshape((-1,) + (2,) * self.v)
+        scores = self.log_scores(codes)
+        if self.v == 1:
+            return back(torch.sigmoid(scores[:, 1] - scores[:, 0]))
+        probs = torch.softmax(scores, dim=1).reshape((-1,) + (2,) * self.v)
         per_task = torch.stack([probs.select(t + 1, 1).reshape(probs.shape[0], -1).sum(1) for t in range(self.v)], 1)
         return back(per_task.reshape(-1))
 

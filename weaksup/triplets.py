@@ -42,6 +42,8 @@ def all_pairs_accuracies(
     idx = torch.arange(m, device=device)
     covoted = co_coverage > 0
     denominator_ok = (moments.abs() > DENOMINATOR_EPS) & covoted
+    if method == "mean":
+        return _closed_form_mean(moments, covoted, denominator_ok)
     pair_ok = denominator_ok & (idx[:, None] > idx[None, :])  # pairs (i, j) with j < i
     out = torch.zeros(m, dtype=moments.dtype, device=device)
     rows = max(1, _CUBE_ELEMENTS // max(1, m * m))
@@ -58,6 +60,20 @@ def all_pairs_accuracies(
         )
         out[start : start + rows] = aggregate(cand.reshape(len(sel), -1), valid.reshape(len(sel), -1), method)
     return out
+
+
+def _closed_form_mean(moments: torch.Tensor, covoted: torch.Tensor, pair_ok: torch.Tensor) -> torch.Tensor:
+    """The triplet mean without the (m, m, m) cube: a candidate factors as
+    ``sqrt|M_ai| sqrt|M_aj| / sqrt|M_ij|``, so the sum over valid pairs of LF
+    ``a`` is a quadratic form, ``(U W U^T)_aa / 2``, and so is their count."""
+    eye = torch.eye(moments.shape[0], dtype=torch.bool, device=moments.device)
+    partner = (covoted & ~eye).to(moments.dtype)  # a co-votes with i (i != a)
+    root = moments.abs().sqrt() * partner
+    valid = (pair_ok & ~eye).to(moments.dtype)
+    weight = valid / torch.where(pair_ok, moments.abs(), torch.ones_like(moments)).sqrt()
+    total = ((root @ weight) * root).sum(1) / 2
+    count = ((partner @ valid) * partner).sum(1) / 2
+    return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
 
 
 def aggregate(candidates: torch.Tensor, valid: torch.Tensor, method: str) -> torch.Tensor:

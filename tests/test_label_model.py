@@ -137,6 +137,7 @@ def test_refit_with_another_solve_method():
         (dict(m=2), "at least 3 labeling functions"),
         (dict(m=4, lambda_edges=[(0, 9)]), "LF indices run 0..3"),
         (dict(m=4, y_edges=[(0, 1)]), "task indices 0..0"),
+        (dict(m=6, v=2, lambda_y_edges=[(i, i // 3) for i in range(6)]), "not connected to task 0"),
     ],
 )
 def test_graphs_the_method_cannot_handle_are_refused(kwargs, match):

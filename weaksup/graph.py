@@ -103,6 +103,7 @@ class LabelGraph:
         self.independent = not self.lambda_edges
 
         self._adjacency = self._build_adjacency()
+        self._check_connected()
         if self.independent and v == 1:
             self.cliques = [Clique((i,), (0,)) for i in range(m)]
             self.separator_edges: Dict[Clique, int] = {Clique((), (0,)): m - 1} if m > 1 else {}
@@ -124,6 +125,21 @@ class LabelGraph:
             adj[a].add(b)
             adj[b].add(a)
         return adj
+
+    def _check_connected(self) -> None:
+        seen, stack = {"Y_0"}, ["Y_0"]
+        while stack:
+            for nb in self._adjacency[stack.pop()]:
+                if nb not in seen:
+                    seen.add(nb)
+                    stack.append(nb)
+        apart = sorted(t for t in range(self.n_tasks) if f"Y_{t}" not in seen)
+        if apart:
+            raise ValueError(
+                f"tasks {apart} are not connected to task 0 by y_edges: a model of several tasks "
+                "needs them joined (e.g. a chain y_edges=[(0, 1), (1, 2), ...]); for unrelated "
+                "tasks fit one LabelModel per task"
+            )
 
     def lf_components(self, task: int) -> np.ndarray:
         """``(m,)`` component id of each LF in the graph with task ``task`` removed:

@@ -389,11 +389,15 @@ class LabelModel:
         n_vec = 2 ** self.v
         if class_balance is not None:
             cb, _ = as_tensor(class_balance)
-            cb = cb.to(device=device, dtype=torch.float64).reshape(-1)
+            cb = cb.detach().to(dtype=torch.float64).reshape(-1)
             if cb.numel() != n_vec:
                 raise ValueError(f"class_balance must have 2**v = {n_vec} entries, got {cb.numel()}")
-            if not bool(torch.isfinite(cb).all()) or bool((cb < 0).any()) or float(cb.sum()) <= 0:
+            # values are checked where reading them costs no device sync
+            if cb.device.type == "cpu" and (
+                not bool(torch.isfinite(cb).all()) or bool((cb < 0).any()) or float(cb.sum()) <= 0
+            ):
                 raise ValueError("class_balance must be finite, non-negative and not all zero")
+            cb = cb.to(device)
             return cb / cb.sum()
         if Y_dev is not None:
             y, _ = as_tensor(Y_dev)
@@ -419,7 +423,11 @@ class LabelModel:
     # ---- the triplet solve ------------------------------------------------
     def _estimated_expectations(self) -> List[Tuple[Tuple[int, ...], Tuple[int, ...], int]]:
         """(lfs, zeros, task) of every expectation E[l_S Y | l_Z = 0] that the
-        cliques' linear systems need (upstream's ``expectations_to_estimate``)."""
+        cliques' linear systems need (upstream's ``expectations_to_estimate``).
+        Depends on the graph only, so it is computed once."""
+        cached = self.__dict__.get("_expectations_cache")
+        if cached is not None:
+            return cached
         needed = set()
         for c in list(self.graph.cliques) + list(self.graph.separator_edges):
             if not c.lfs or len(c.tasks) != 1:
@@ -427,7 +435,8 @@ class LabelModel:
             for kind, ones, _y, zeros in _r_symbols(len(c.lfs), self.allow_abstentions):
                 if kind == "estimated":
                     needed.add((tuple(c.lfs[p] for p in ones), tuple(c.lfs[p] for p in zeros), c.tasks[0]))
-        return sorted(needed, key=lambda e: _expectation_key(e[0], e[2], e[1], self.allow_abstentions))
+        self._expectations_cache = sorted(needed, key=lambda e: _expectation_key(e[0], e[2], e[1], self.allow_abstentions))
+        return self._expectations_cache
 
     def _solve_moments(self, q: "_Quantities", solve_method: str) -> Dict:
         """Triplet estimates of the unobserved moments E[l_S Y] (sign: +)."""
@@ -554,8 +563,13 @@ class LabelModel:
         self._single_index = None
         singles = [c for c in self.graph.cliques if len(c.lfs) == 1]
         if singles:
-            lfs = torch.tensor([c.lfs[0] for c in singles], device=p_pos_task.device)
-            tasks = torch.tensor([c.tasks[0] for c in singles], device=p_pos_task.device)
+            lfs, tasks = self._device_constant(
+                ("singles", p_pos_task.device),
+                lambda: (
+                    torch.tensor([c.lfs[0] for c in singles], device=p_pos_task.device),
+                    torch.tensor([c.tasks[0] for c in singles], device=p_pos_task.device),
+                ),
+            )
             if "all" in moments:
                 est = moments["all"][lfs]
             else:
@@ -608,12 +622,23 @@ class LabelModel:
         table = self._solve_tables(r_vec, len(c.lfs), flip_negative, clamp)[0]
         return table.reshape((3 if abst else 2,) * len(c.lfs) + (2,))
 
+    def _device_constant(self, key, make):
+        """Graph-level constants (index tensors, inverses) built once per device."""
+        cache = self.__dict__.setdefault("_constants", {})
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
     def _solve_tables(self, r: torch.Tensor, n_lfs: int, flip_negative: bool, clamp: bool) -> torch.Tensor:
         """Solve ``B e = r`` for a batch of cliques; return tables in sorted order."""
-        abst = self.allow_abstentions
-        b_inv = torch.as_tensor(_b_inverse(n_lfs, abst), dtype=torch.float64, device=r.device)
-        e = r @ b_inv.T
-        e = e[:, torch.as_tensor(_sorted_order(n_lfs, abst), device=r.device)]
+        b_inv_t, order = self._device_constant(
+            ("solve", n_lfs, r.device),
+            lambda: (
+                torch.as_tensor(_b_inverse(n_lfs, self.allow_abstentions).T.copy(), dtype=torch.float64, device=r.device),
+                torch.as_tensor(_sorted_order(n_lfs, self.allow_abstentions), device=r.device),
+            ),
+        )
+        e = (r @ b_inv_t)[:, order]
         if flip_negative:
             e = e.abs()
         elif clamp:
@@ -630,7 +655,9 @@ class LabelModel:
         v, m = self.v, self.m
         n_vec = 2 ** v
         device = self.class_balance_.device
-        configs = torch.tensor(list(itertools.product((0, 1), repeat=v)), device=device)  # (2**v, v) bits
+        configs = self._device_constant(  # (2**v, v) bits of every label vector
+            ("configs", device), lambda: torch.tensor(list(itertools.product((0, 1), repeat=v)), device=device)
+        )
         n_states = 3 if self.allow_abstentions else 2
         single = torch.zeros((m, n_states, n_vec), dtype=torch.float64, device=device)
         multi = []

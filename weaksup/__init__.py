@@ -10,10 +10,16 @@ from .analysis import conflict_matrix, lf_summary, overlap_matrix
 from .baselines import MajorityVote
 from .conventions import check_votes, convert_votes, infer_convention
 from .label_model import LabelModel, NotFittedError
+from .multiclass import MulticlassLabelModel
+from .nn import FSCrossEntropyLoss, FSLoss, MajorityVoteLoss
 from .statistics import VoteStatistics, accumulate
 
 __all__ = [
+    "FSCrossEntropyLoss",
+    "FSLoss",
     "LabelModel",
+    "MajorityVoteLoss",
+    "MulticlassLabelModel",
     "MajorityVote",
     "conflict_matrix",
     "lf_summary",

@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ._backend import ArrayLike, as_tensor
+from ._backend import ArrayLike, as_tensor, small_cpu_work
 from .conventions import check_labels, check_votes
 from .graph import Clique, LabelGraph
 from .statistics import VoteStatistics, accumulate
@@ -294,6 +294,12 @@ class LabelModel:
     ) -> "LabelModel":
         """Fit from statistics alone (what ``fit``, ``partial_fit`` and
         :class:`~weaksup.FSLoss` call). Costs O(m^3), independent of ``n``."""
+        with small_cpu_work(stats.device):
+            return self._fit_statistics(
+                stats, class_balance, Y_dev, flip_negative, clamp, solve_method, sign_recovery
+            )
+
+    def _fit_statistics(self, stats, class_balance, Y_dev, flip_negative, clamp, solve_method, sign_recovery):
         if solve_method not in SOLVE_METHODS:
             raise ValueError(f"solve_method must be one of {SOLVE_METHODS}, got {solve_method!r}")
         if sign_recovery != "all_positive":

@@ -79,7 +79,7 @@ import torch
 import torch.nn as nn
 
 from . import functional as WF
-from ._backend import as_tensor
+from ._backend import as_tensor, small_cpu_work
 from .conventions import check_labels, check_votes
 from .distributed import all_reduce_statistics, distributed_active
 from .label_model import SOLVE_METHODS, LabelModel
@@ -662,12 +662,13 @@ class FSLoss(_OnlineLabelLoss):
 
     # ---- model -----------------------------------------------------------
     def _fit(self, stats: VoteStatistics) -> None:
-        if self._custom_model:
-            self.label_model.fit_statistics(stats, class_balance=self.class_balance)
-        else:
-            self.label_model.fit_statistics(
-                stats, class_balance=self.class_balance, Y_dev=None, solve_method=self.solve_method
-            )
+        with small_cpu_work(stats.device):
+            if self._custom_model:
+                self.label_model.fit_statistics(stats, class_balance=self.class_balance)
+            else:
+                self.label_model.fit_statistics(
+                    stats, class_balance=self.class_balance, Y_dev=None, solve_method=self.solve_method
+                )
 
     def _reset_model(self) -> None:
         if self._custom_model:
@@ -974,7 +975,8 @@ class FSCrossEntropyLoss(_OnlineLabelLoss):
 
     # ---- model -----------------------------------------------------------
     def _fit(self, stats: VoteStatistics) -> None:
-        self.label_model.fit_statistics(stats, class_balance=self.class_balance)
+        with small_cpu_work(stats.device):
+            self.label_model.fit_statistics(stats, class_balance=self.class_balance)
 
     def _reset_model(self) -> None:
         if type(self.label_model).__name__ == "MulticlassLabelModel":

@@ -251,16 +251,53 @@ def test_tiny_inputs():
 
 def test_all_abstain_rows():
     """abstain_weight=0 or the FlyingSquid method: an all-abstain row gets the
-    class balance; by default it gets P(Y | no LF voted)."""
+    class balance; by default it gets P(Y | no LF voted), each LF's abstention
+    tempered by ``abstain_weight`` times its ``abstain_fit``."""
+    from weaksup import _multiclass_solvers as solvers
+
     L, Y, _ = synthetic.one_sided(n=3000, m=6, seed=0)
     cb = [0.3, 0.7]
     none = np.full((1, 6), -1)
     for model in (MulticlassLabelModel(abstain_weight=0), MulticlassLabelModel(method="flyingsquid")):
         np.testing.assert_allclose(model.fit(L, class_balance=cb).predict_proba(none), [cb])
-    model = MulticlassLabelModel().fit(L, class_balance=cb)
-    C = model.confusion_
-    expected = torch.as_tensor(cb, dtype=torch.float64) * C[:, 0, :].prod(0) ** model.abstain_weight
-    np.testing.assert_allclose(model.predict_proba(none)[0], (expected / expected.sum()).numpy())
+    for opts in ({}, {"pair_tolerance": None}):
+        model = MulticlassLabelModel(**opts).fit(L, class_balance=cb)
+        C, st = model.confusion_, model.statistics_
+        fit = solvers.abstain_fit(st.co_votes, st.n_items, C, model.class_balance_, pair_tolerance=model.pair_tolerance)
+        assert (fit > 0).any() and (opts or (fit < 1).any())
+        expected = torch.as_tensor(cb, dtype=torch.float64) * (C[:, 0, :] ** (model.abstain_weight * fit)[:, None]).prod(0)
+        np.testing.assert_allclose(model.predict_proba(none)[0], (expected / expected.sum()).numpy())
+
+
+def test_abstain_fit_finds_lfs_that_abstain_together():
+    """``abstain_fit`` (how far an LF's abstentions are independent evidence):
+    close to 1 for every LF of data drawn from the model, close to 0 for exact
+    copies of an LF (they abstain together), the others unaffected; ones when
+    pair weighting is off or there is a single LF; never NaN."""
+    from weaksup import _multiclass_solvers as solvers
+
+    L, _, p = synthetic.one_sided(n=20000, m=10, seed=0)
+    for LL, copies in ((L, 0), (np.concatenate([L, L[:, :1], L[:, :1], L[:, :1]], 1), 3)):
+        model = MulticlassLabelModel(2).fit(LL, class_balance=p.class_balance)
+        st = model.statistics_
+        fit = solvers.abstain_fit(st.co_votes, st.n_items, model.confusion_, model.class_balance_).numpy()
+        assert fit.shape == (LL.shape[1],) and np.isfinite(fit).all() and ((fit >= 0) & (fit <= 1)).all()
+        assert (fit[1:10] > 0.9).all(), fit
+        if copies:
+            assert fit[0] < 0.1 and (fit[10:] < 0.1).all(), fit
+        else:
+            assert fit[0] > 0.9, fit
+        ones = solvers.abstain_fit(st.co_votes, st.n_items, model.confusion_, model.class_balance_, pair_tolerance=None)
+        np.testing.assert_array_equal(ones.numpy(), np.ones(LL.shape[1]))
+    single = MulticlassLabelModel(3).fit([[0], [1], [2], [-1]])
+    st = single.statistics_
+    np.testing.assert_array_equal(solvers.abstain_fit(st.co_votes, st.n_items, single.confusion_, single.class_balance_).numpy(), [1.0])
+    D, _ = votes(n=200, m=5, k=3)
+    D[:, 2] = -1
+    D[:20] = -1
+    model = MulticlassLabelModel(3).fit(D)
+    st = model.statistics_
+    assert torch.isfinite(solvers.abstain_fit(st.co_votes, st.n_items, model.confusion_, model.class_balance_)).all()
 
 
 # ---------------------------------------------------------------------------
@@ -432,6 +469,8 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA de
 
 @cuda
 def test_cuda_stays_on_device_without_sync():
+    from weaksup import _multiclass_solvers as solvers
+
     L, _ = votes(n=500, k=3)
     model = MulticlassLabelModel(3)
     stats = model.accumulate(torch.as_tensor(L, device="cuda"))
@@ -441,8 +480,9 @@ def test_cuda_stays_on_device_without_sync():
     try:
         model.fit_statistics(stats, class_balance=cb)
         scores = model.log_scores(torch.as_tensor(L, device="cuda"))
+        fit = solvers.abstain_fit(stats.co_votes, stats.n_items, model.confusion_, cb)
     finally:
         torch.cuda.set_sync_debug_mode(0)
-    assert scores.is_cuda and model.confusion_.is_cuda and model.class_balance_.is_cuda
+    assert scores.is_cuda and model.confusion_.is_cuda and model.class_balance_.is_cuda and fit.is_cuda
     cpu = MulticlassLabelModel(3).fit(L, class_balance=[0.2, 0.3, 0.5])
     torch.testing.assert_close(model.confusion_.cpu(), cpu.confusion_, rtol=1e-9, atol=1e-9)

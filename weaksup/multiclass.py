@@ -20,8 +20,12 @@ model of one ``fit``. Two methods:
     prior_accuracy``, weighing ``prior_strength`` votes), so sparse LFs stay
     close to majority vote, dense LFs are read from the data and LFs worse
     than random come out worse than random; pairs of LFs the model cannot fit
-    (dependent LFs) are down-weighted. Each refit costs ``n_iter`` steps of
-    ``O(R^2 k)``, ``R <= m (k + 1)`` the responses in use, independent of ``n``.
+    (dependent LFs) are down-weighted, and the abstentions of an LF whose
+    pairs the model cannot fit beyond sampling noise (LFs sharing keywords
+    abstain together) stop counting as evidence
+    (:func:`weaksup._multiclass_solvers.abstain_fit`). Each refit costs
+    ``n_iter`` steps of ``O(R^2 k)``, ``R <= m (k + 1)`` the responses in use,
+    independent of ``n``.
 
 ``"flyingsquid"``
     FlyingSquid's triplet method, exactly :class:`weaksup.LabelModel` for
@@ -31,7 +35,9 @@ model of one ``fit``. Two methods:
     normalised to sum to 1.
 
 The posterior is ``log P(y | votes) = log pi_y + sum over voting LFs of log
-P(vote | y) + abstain_weight * sum over abstaining LFs of log P(abstain | y)``.
+P(vote | y) + abstain_weight * sum over abstaining LFs i of fit_i log P(abstain
+| y)``, ``fit_i`` in ``[0, 1]`` how well the model explains LF ``i``'s pairs
+(all ones with ``pair_tolerance=None``).
 So under ``"pairwise_em"`` an item on which every LF abstains gets ``P(Y |
 no LF voted)``, which differs from the class balance when LFs fire more often
 under some classes (the information one-sided LFs carry); with
@@ -51,7 +57,7 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from . import _multiclass_solvers as solvers
-from ._backend import ArrayLike, as_tensor
+from ._backend import ArrayLike, as_tensor, small_cpu_work
 from .conventions import check_labels, check_votes
 from .label_model import _PREDICT_CHUNK_ELEMENTS, LabelModel, NotFittedError
 from .statistics import VoteStatistics, accumulate
@@ -74,19 +80,24 @@ class MulticlassLabelModel:
             where an LF fires too often to be that precise. Default: 0.9.
         prior_strength: how many votes that prior weighs, per LF and voted
             class (an LF with far fewer votes stays near majority vote, one
-            with far more is read from the data). Default: 50.
+            with far more is read from the data). Default: 10.
         prior_items: pseudo-items per class and LF that keep abstention rates
-            off 0 and 1 on thin evidence. Default: 100.
+            off 0 and 1 on thin evidence. Default: 10.
         pair_tolerance: pairs of LFs whose joint table the model misses by
             this many nats per item weigh half (dependent LFs, such as
-            near-duplicates, stop dragging each other's estimates); ``None``
-            weighs every pair alike. Default: 0.01.
+            near-duplicates, stop dragging each other's estimates); the same
+            misfit, beyond sampling noise, removes an LF's abstention evidence
+            from the posterior (see ``abstain_weight``). ``None`` weighs every
+            pair alike and keeps every LF's abstentions. Default: 0.01.
         abstain_weight: how much of the abstention evidence ``log P(abstain |
             Y)`` the posterior uses: 1 = the plain Dawid-Skene posterior, 0 =
             abstentions ignored (then an all-abstain row gets exactly the class
             balance). Abstentions are the evidence most exposed to an error in
             the class balance and to LFs that abstain together, so it is
-            tempered. Default: 0.75.
+            tempered, and each LF's share is further scaled by how well the
+            model fits its pairs (0 for an LF whose pairs are down-weighted
+            by a quarter on average: copies of one another, shared keywords).
+            Default: 0.75.
 
     Attributes (after ``fit``):
         n_lfs_: ``m``.
@@ -124,8 +135,8 @@ class MulticlassLabelModel:
         method: str = DEFAULT_METHOD,
         n_iter: int = 100,
         prior_accuracy: float = 0.9,
-        prior_strength: float = 50.0,
-        prior_items: float = 100.0,
+        prior_strength: float = 10.0,
+        prior_items: float = 10.0,
         pair_tolerance: Optional[float] = 0.01,
         abstain_weight: float = 0.75,
     ) -> None:
@@ -253,6 +264,10 @@ class MulticlassLabelModel:
         for ``"pairwise_em"`` (``"flyingsquid"`` goes through
         :class:`weaksup.LabelModel`, which reads a few scalars back).
         """
+        with small_cpu_work(stats.device if isinstance(stats, VoteStatistics) else "cpu"):
+            return self._fit_statistics(stats, class_balance, Y_dev)
+
+    def _fit_statistics(self, stats, class_balance, Y_dev) -> "MulticlassLabelModel":
         self._check_params()
         k = self.cardinality
         if not isinstance(stats, VoteStatistics):
@@ -281,8 +296,13 @@ class MulticlassLabelModel:
                 pair_tolerance=None if self.pair_tolerance is None else float(self.pair_tolerance),
             )
             self.confusion_ = C
+            # tempered abstention evidence, and none from LFs whose pairs the model cannot fit
+            fit = solvers.abstain_fit(
+                stats.co_votes, stats.n_items, C, pi,
+                pair_tolerance=None if self.pair_tolerance is None else float(self.pair_tolerance),
+            )
             logC = C.clamp(min=_TINY).log()
-            logC[:, 0, :] = logC[:, 0, :] * float(self.abstain_weight)  # tempered abstention evidence
+            logC[:, 0, :] = logC[:, 0, :] * (float(self.abstain_weight) * fit)[:, None]
             self._log_table = logC.reshape(m * (k + 1), k)
             right = torch.einsum("icc,c->i", C[:, 1:, :], pi)
             voted = 1.0 - C[:, 0, :] @ pi

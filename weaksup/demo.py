@@ -54,9 +54,10 @@ def _train_end_model(
     n = len(texts)
     if votes is not None:
         # the buffer holds the whole training set; the class-conditional label
-        # model reads one-sided LFs (youtube's) that FlyingSquid's cannot
+        # model reads one-sided LFs (youtube's) that FlyingSquid's cannot; items
+        # no LF votes on carry no label information and stay out of the loss
         criterion = FSLoss(votes.shape[1], buffer_capacity=n, update_frequency=64,
-                           label_model=MulticlassLabelModel(cardinality=2))
+                           label_model=MulticlassLabelModel(cardinality=2), uncovered="ignore")
         votes = torch.as_tensor(votes)
     encoded = [model.encode([t]) for t in texts]  # per-item (indices, offsets), hashed once
     steps = epochs * ((n + batch_size - 1) // batch_size)

@@ -243,3 +243,18 @@ def test_error_files(votes, capsys, tmp_path):
     err = error(capsys, "analyze", votes["fs_npy"], "--convention", "flyingsquid", "--gold", votes["gold_npy"],
                 "--plot", str(tmp_path / "x.pdf"))
     assert "x.pdf: --plot writes a PNG image" in err
+
+
+def test_read_labels_names_file_and_line(tmp_path):
+    from weaksup.io import read_labels
+
+    bad = tmp_path / "gold.jsonl"
+    bad.write_text('{"label": 1}\n{"label": \n')
+    with pytest.raises(ValueError, match=r"gold.jsonl: line 2: not valid JSON"):
+        read_labels(bad)
+    bad.write_text('{"label": 1}\n{"lbl": 0}\n')
+    with pytest.raises(ValueError, match=r"gold.jsonl: line 2: expected an integer label"):
+        read_labels(bad)
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"label": 1}\n0\n')
+    assert read_labels(good).tolist() == [1, 0]

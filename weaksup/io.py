@@ -131,7 +131,13 @@ def read_labels(path) -> np.ndarray:
             if not text:
                 continue
             if path.suffix.lower() == ".jsonl":
-                obj = json.loads(text)
+                where = f"{path}: line {line_no}"
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+                if isinstance(obj, dict) and "label" not in obj:
+                    raise ValueError(f"{where}: expected an integer label or an object with 'label'")
                 text = str(obj["label"] if isinstance(obj, dict) else obj)
             if line_no == 1 and not text.lstrip("-").replace(".", "").isdigit():
                 continue  # header

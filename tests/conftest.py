@@ -25,7 +25,7 @@ def votes():
 @pytest.fixture(scope="session")
 def upstream():
     """Upstream FlyingSquid's LabelModel class (the reference)."""
-    fs = pytest.importorskip("flyingsquid")
+    pytest.importorskip("flyingsquid")
     from weaksup.compat import patch_pgmpy
 
     patch_pgmpy()

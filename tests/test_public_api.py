@@ -1,0 +1,94 @@
+"""The public API is what ``__all__`` says, and ``import weaksup`` stays light.
+
+Like Thinc's ``test_import__all__``: a package ``__init__`` that re-exports
+names lists exactly those names in ``__all__``, and every listed name exists.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "weaksup"
+# adapters whose import needs their framework (installed by the test extra)
+FRAMEWORK_MODULES = {"weaksup.thinc", "weaksup.spacy", "weaksup.prodigy", "weaksup.dask"}
+
+
+def _package_inits():
+    for init in sorted(PACKAGE_DIR.rglob("__init__.py")):
+        parts = init.relative_to(PACKAGE_DIR.parent).parent.parts
+        yield ".".join(parts), init
+
+
+def _declared_all(tree: ast.Module):
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    return None
+
+
+def _top_level_reexports(tree: ast.Module):
+    """Public names a package ``__init__`` imports at top level (its re-exports)."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            for alias in node.names:
+                name = alias.asname or alias.name
+                if not name.startswith("_"):
+                    names.add(name)
+    return names
+
+
+@pytest.mark.parametrize("package,init", list(_package_inits()), ids=[p for p, _ in _package_inits()])
+def test_all_matches_the_reexports(package, init):
+    tree = ast.parse(init.read_text(encoding="utf-8"))
+    declared = _declared_all(tree)
+    reexported = _top_level_reexports(tree)
+    if declared is None:
+        assert not reexported, f"{package} re-exports {sorted(reexported)} without an __all__"
+        return
+    assert len(declared) == len(set(declared)), f"{package}.__all__ lists a name twice"
+    assert set(declared) == reexported, (
+        f"{package}.__all__ and its imports differ: only in __all__ {sorted(set(declared) - reexported)}, "
+        f"only imported {sorted(reexported - set(declared))}"
+    )
+
+
+@pytest.mark.parametrize("package,init", list(_package_inits()), ids=[p for p, _ in _package_inits()])
+def test_every_name_in_all_exists(package, init):
+    module = importlib.import_module(package)
+    for name in getattr(module, "__all__", []):
+        assert hasattr(module, name), f"{package}.__all__ lists {name!r}, which does not exist"
+
+
+def test_the_documented_entry_points_resolve():
+    from importlib.metadata import entry_points
+
+    groups = ("console_scripts", "thinc_losses", "thinc_layers", "spacy_factories", "prodigy_recipes")
+    seen = 0
+    for group in groups:
+        for ep in entry_points(group=group):
+            if ep.value.startswith("weaksup"):
+                module_name = ep.value.split(":")[0]
+                if module_name in FRAMEWORK_MODULES or module_name.startswith(tuple(m + "." for m in FRAMEWORK_MODULES)):
+                    pytest.importorskip(module_name.split(".")[1])
+                assert callable(ep.load()), f"{group} entry point {ep.name} = {ep.value} is not callable"
+                seen += 1
+    assert seen >= 5, "weaksup's entry points are not installed (pip install -e .)"
+
+
+def test_import_weaksup_stays_light():
+    """``import weaksup`` needs only torch and numpy: the frameworks, pandas,
+    pgmpy, tqdm, matplotlib and dask load where they are used."""
+    heavy = ["pandas", "pgmpy", "tqdm", "matplotlib", "spacy", "thinc", "dask", "scipy", "sklearn", "prodigy"]
+    code = (
+        "import sys, weaksup\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import weaksup imported {out.stdout.strip()}"

@@ -27,7 +27,14 @@ import torch.nn.functional as F
 
 REDUCTIONS = ("none", "mean", "sum")
 
-__all__ = ["REDUCTIONS", "check_reduction", "fs_loss", "fs_cross_entropy", "majority_vote_targets"]
+__all__ = [
+    "REDUCTIONS",
+    "check_reduction",
+    "fs_loss",
+    "fs_cross_entropy",
+    "majority_vote_proba",
+    "majority_vote_targets",
+]
 
 
 def check_reduction(reduction: str) -> str:
@@ -205,12 +212,65 @@ def fs_cross_entropy(
     return _reduce(loss, item_weight, valid, reduction)
 
 
-def majority_vote_targets(codes: torch.Tensor, cardinality: int = 2) -> torch.Tensor:
-    """Soft majority-vote labels of vote codes (``-1`` = abstain, ``0..k-1``).
+def majority_vote_proba(
+    codes: torch.Tensor, k: int, class_balance: Optional[torch.Tensor] = None
+) -> torch.Tensor:
+    """Soft majority vote: THE majority-vote rule of weaksup.
 
-    Each item's target spreads evenly over the classes with the most votes, so a
-    tie is split (``[0.5, 0.5]`` for a binary tie) and an item on which every LF
-    abstains gets the uniform distribution.
+    Each item's probability is split evenly among the classes with the most
+    votes (a two-way tie gives ``0.5`` to each winner, the other classes 0).
+    An item on which every LF abstains gets ``class_balance`` (the uniform
+    distribution when it is ``None``). :class:`weaksup.baselines.MajorityVote`
+    and :class:`weaksup.nn.MajorityVoteLoss` both use this function.
+
+    Args:
+        codes: validated vote codes, ``-1`` = abstain, ``0..k-1`` = class
+            (see :mod:`weaksup.conventions`).
+        k: number of classes (``>= 1``).
+        class_balance: ``(k,)`` probabilities for all-abstain rows, already
+            validated (as :func:`weaksup.class_balance.resolve_class_balance`
+            returns them). Default: ``None`` (uniform).
+
+    Shape:
+        - codes: ``(n, m)`` integer.
+        - output: ``(n, k)`` float64 on ``codes``' device, rows sum to 1.
+
+    Example:
+        >>> import torch
+        >>> from weaksup.functional import majority_vote_proba
+        >>> codes = torch.tensor([[1, 1, 0], [0, 1, -1], [-1, -1, -1]])
+        >>> majority_vote_proba(codes, 2).tolist()
+        [[0.0, 1.0], [0.5, 0.5], [0.5, 0.5]]
+        >>> majority_vote_proba(codes, 2, torch.tensor([0.75, 0.25]))[2].tolist()
+        [0.75, 0.25]
+    """
+    if codes.dim() != 2:
+        raise ValueError(f"codes must have shape (n, m), got shape {tuple(codes.shape)}")
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"k must be an int >= 1, got {k}")
+    n = codes.shape[0]
+    codes = codes.to(torch.int64)
+    voted = codes >= 0
+    counts = torch.zeros((n, k), dtype=torch.float64, device=codes.device)
+    counts.scatter_add_(1, codes.clamp(min=0), voted.to(torch.float64))
+    top = counts.amax(1, keepdim=True) if n else counts[:, :1]
+    winners = (counts == top).to(torch.float64)
+    probs = winners / winners.sum(1, keepdim=True)
+    if class_balance is None:
+        balance = torch.full((k,), 1.0 / k, dtype=torch.float64, device=codes.device)
+    else:
+        balance = torch.as_tensor(class_balance, dtype=torch.float64).to(codes.device).reshape(-1)
+        if balance.shape[0] != k:
+            raise ValueError(f"class_balance must have k = {k} entries, got {balance.shape[0]}")
+    # an all-abstain row has top == 0: every class "wins" a zero count, replace it by the balance
+    uncovered = top == 0
+    return torch.where(uncovered, balance.expand(n, k), probs)
+
+
+def majority_vote_targets(codes: torch.Tensor, cardinality: int = 2) -> torch.Tensor:
+    """:func:`majority_vote_proba` with a uniform balance, as float32 (kept for
+    existing callers).
 
     Shape:
         - codes: ``(n, m)`` int.
@@ -221,8 +281,4 @@ def majority_vote_targets(codes: torch.Tensor, cardinality: int = 2) -> torch.Te
         >>> majority_vote_targets(torch.tensor([[1, 1, 0], [0, 1, -1], [-1, -1, -1]])).tolist()
         [[0.0, 1.0], [0.5, 0.5], [0.5, 0.5]]
     """
-    classes = torch.arange(cardinality, device=codes.device)
-    counts = (codes.unsqueeze(-1) == classes).sum(1)  # (n, k)
-    top = counts == counts.max(1, keepdim=True).values if counts.shape[0] else counts.bool()
-    top = top.to(torch.float32)
-    return top / top.sum(1, keepdim=True).clamp(min=1)
+    return majority_vote_proba(codes, cardinality).to(torch.float32)

@@ -16,6 +16,10 @@ import torch
 
 ArrayLike = Any  # numpy.ndarray | torch.Tensor | cupy.ndarray | nested lists
 
+# Floor applied to probabilities before a log, shared by every module that
+# takes logs of fitted tables: log(TINY) is finite, so posteriors are never NaN.
+TINY = 1e-300
+
 
 def array_kind(x: Any) -> str:
     """Return ``'torch'``, ``'cupy'`` or ``'numpy'`` (lists count as numpy)."""
@@ -26,17 +30,27 @@ def array_kind(x: Any) -> str:
     return "numpy"
 
 
-def as_tensor(x: ArrayLike) -> Tuple[torch.Tensor, Callable[[torch.Tensor], Any]]:
+def as_tensor(x: ArrayLike, name: str = "input") -> Tuple[torch.Tensor, Callable[[torch.Tensor], Any]]:
     """View ``x`` as a torch tensor; return it with a function that converts a
-    result tensor back to ``x``'s kind (numpy array, cupy array or tensor)."""
+    result tensor back to ``x``'s kind (numpy array, cupy array or tensor).
+
+    ``name`` is the argument named in the ``TypeError`` raised for input that is
+    not a numeric array (strings, ragged lists, Python objects)."""
     kind = array_kind(x)
     if kind == "torch":
         return x, _identity
     if kind == "cupy":
         return torch.from_dlpack(x), _to_cupy
-    arr = np.asarray(x)
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a numeric array, got a {type(x).__name__}: {x!r:.40}")
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as err:  # ragged nested lists, unconvertible objects
+        raise TypeError(f"{name} must be a numeric array with rows of equal length, got {type(x).__name__} ({err})") from None
     if arr.dtype == object:
-        raise TypeError(f"expected a numeric array, got an array of Python objects ({arr.shape})")
+        raise TypeError(f"{name} must be a numeric array, got an array of Python objects (shape {arr.shape})")
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype} (shape {arr.shape})")
     if not arr.flags.writeable or not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr).copy()
     if arr.dtype.byteorder not in ("=", "|"):

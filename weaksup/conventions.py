@@ -47,8 +47,9 @@ def infer_convention(L: ArrayLike) -> str:
     convention. A matrix with values in {-1, 0, 1} alone is ambiguous and is
     refused with a message naming both readings.
     """
-    t, _ = as_tensor(L)
+    t, _ = as_tensor(L, name="L")
     _check_numeric_2d(t, "L")
+    t = _widen_unsigned(t, "L")
     if t.numel() and int(t.max()) >= 2:
         return "snorkel"
     raise ValueError(
@@ -73,6 +74,21 @@ def _check_numeric_2d(t: torch.Tensor, name: str) -> None:
             raise ValueError(f"{name} must hold integer votes, got the non-integer value {bad}")
     elif t.is_complex():
         raise TypeError(f"{name} must hold integer votes, got complex numbers")
+
+
+# Unsigned dtypes torch supports for storage but not for min/max or comparisons.
+_WIDE_UNSIGNED = tuple(getattr(torch, name) for name in ("uint16", "uint32", "uint64") if hasattr(torch, name))
+
+
+def _widen_unsigned(t: torch.Tensor, name: str) -> torch.Tensor:
+    """uint16/32/64 values as int64 (values beyond int64 are refused, not wrapped)."""
+    if t.dtype not in _WIDE_UNSIGNED:
+        return t
+    if t.numel() and t.dtype == _WIDE_UNSIGNED[-1]:
+        big = float(t.to(torch.float64).max())
+        if big >= 2.0 ** 62:
+            raise ValueError(f"{name} holds the value {big:.0f}, far beyond any class id")
+    return t.to(torch.int64)
 
 
 def check_votes(
@@ -104,7 +120,7 @@ def check_votes(
         ``-1`` abstain, ``0..k-1`` classes (FlyingSquid: 0 = negative, 1 = positive).
     """
     check_convention(convention)
-    t, _ = as_tensor(L)
+    t, _ = as_tensor(L, name=name)
     _check_numeric_2d(t, name)
     n, m = t.shape
     if n_lfs is not None and m != n_lfs:
@@ -115,6 +131,7 @@ def check_votes(
         raise ValueError(f"{name} has no columns: it needs one column per labeling function")
     if n == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (0 rows): there is nothing to fit")
+    t = _widen_unsigned(t, name)
     if t.is_floating_point() or t.dtype == torch.uint8:
         t = t.to(torch.int64)
     if n == 0:
@@ -122,7 +139,9 @@ def check_votes(
     lo, hi = (int(x) for x in torch.aminmax(t))
     target = torch.int64
     if compact:
-        target = torch.int8 if hi < 127 else (torch.int16 if hi < 32767 else torch.int32)
+        for target in (torch.int8, torch.int16, torch.int32, torch.int64):
+            if hi <= torch.iinfo(target).max:
+                break
     if convention == "flyingsquid":
         if lo < -1 or hi > 1:
             bad = lo if lo < -1 else hi
@@ -158,7 +177,10 @@ def check_labels(
     A column vector ``(n, 1)`` is accepted as 1-D.
     """
     check_convention(convention)
-    t, _ = as_tensor(Y)
+    t, _ = as_tensor(Y, name=name)
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name} must hold integer labels, got dtype {t.dtype}")
+    t = _widen_unsigned(t, name)
     if t.dim() == 2 and t.shape[1] == 1:
         t = t[:, 0]
     if t.dim() != 1:

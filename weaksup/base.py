@@ -1,0 +1,70 @@
+"""The label-model contract shared by weaksup's models and accepted by its losses.
+
+:class:`LabelModelProtocol` is what :class:`~weaksup.LabelModel`,
+:class:`~weaksup.MulticlassLabelModel` and :class:`~weaksup.MajorityVote`
+implement, and what the losses' ``label_model=`` argument accepts: any object
+with these members works, no type names are tested.
+
+The flow is ``votes --accumulate--> VoteStatistics --fit_statistics-->
+parameters --log_scores--> P(y | votes)``:
+
+* ``accumulate(L)`` validates a vote matrix in the model's ``convention`` and
+  counts its :class:`~weaksup.statistics.VoteStatistics` (tracking the LF
+  ``groups`` the model needs);
+* ``fit_statistics(stats, class_balance=None, Y_dev=None)`` fits from counts
+  alone and returns the model; ``fit(L, ...)`` is ``accumulate`` then
+  ``fit_statistics``, and ``partial_fit`` adds to the counts seen so far;
+* ``log_scores(codes)`` scores validated *codes* ``(n, m)`` (``-1`` =
+  abstain, ``0..k-1`` = class, whatever the convention) as an unnormalised
+  log posterior ``(n, k)``; ``predict_proba(L)`` is its softmax over votes in
+  the model's convention.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Protocol, Tuple, runtime_checkable
+
+import torch
+
+from .statistics import VoteStatistics
+
+__all__ = ["LabelModelProtocol", "NotFittedError"]
+
+
+class NotFittedError(RuntimeError):
+    """Raised when a model is used before ``fit``; the message says which call to make."""
+
+
+@runtime_checkable
+class LabelModelProtocol(Protocol):
+    """A label model: votes of ``m`` labeling functions in, ``P(y | votes)`` out.
+
+    Attributes:
+        cardinality: the number of classes ``k`` (2 for FlyingSquid votes;
+            a FlyingSquid model of ``v`` tasks scores ``2**v`` label vectors).
+        convention: ``"flyingsquid"`` (0 = abstain) or ``"snorkel"`` (-1 =
+            abstain), the convention of ``L`` in ``fit``/``predict_proba``.
+        groups: LF groups whose joint vote tables the statistics must count.
+        class_balance_: ``(k,)`` float64, after a fit.
+        n_lfs_: ``m``, after a fit.
+    """
+
+    cardinality: int
+    convention: str
+
+    @property
+    def groups(self) -> Tuple[Tuple[int, ...], ...]: ...
+
+    def accumulate(self, L: Any) -> VoteStatistics: ...
+
+    def fit(self, L: Any, class_balance: Optional[Any] = None, Y_dev: Optional[Any] = None) -> Any: ...
+
+    def partial_fit(self, L: Any, class_balance: Optional[Any] = None, Y_dev: Optional[Any] = None) -> Any: ...
+
+    def fit_statistics(
+        self, stats: VoteStatistics, class_balance: Optional[Any] = None, Y_dev: Optional[Any] = None
+    ) -> Any: ...
+
+    def log_scores(self, codes: torch.Tensor) -> torch.Tensor: ...
+
+    def predict_proba(self, L: Any) -> Any: ...

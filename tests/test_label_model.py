@@ -28,6 +28,11 @@ PARITY_CASES = [
 ]
 
 
+# Upstream assumes a uniform class balance when none is given; weaksup estimates
+# it from the votes, so parity runs pass "uniform" explicitly.
+UNIFORM = dict(class_balance="uniform")
+
+
 def _upstream_tables(fs):
     return {tuple(sorted(c)): np.asarray(f.values).ravel() for c, f in fs.clique_marginals}
 
@@ -37,7 +42,7 @@ def test_parameters_equal_upstream(upstream, name, kwargs, fit_kwargs):
     L, _ = synthetic_votes(n=2000, m=kwargs["m"], seed=len(name))
     fs = upstream(**kwargs)
     fs.fit(L, **fit_kwargs)
-    ws = LabelModel(**kwargs).fit(L, **fit_kwargs)
+    ws = LabelModel(**kwargs).fit(L, **{**UNIFORM, **fit_kwargs})
     ours = ws.expectation_values
     for key, value in ours.items():
         assert value == pytest.approx(fs.expectation_values[key], abs=1e-9), key
@@ -52,7 +57,7 @@ def test_posteriors_equal_upstream_under_uniform_balance(upstream, name, kwargs,
     L, _ = synthetic_votes(n=600, m=kwargs["m"], seed=1)
     fs = upstream(**kwargs)
     fs.fit(L, **fit_kwargs)
-    ws = LabelModel(**kwargs).fit(L, **fit_kwargs)
+    ws = LabelModel(**kwargs).fit(L, **{**UNIFORM, **fit_kwargs})
     np.testing.assert_allclose(ws.predict_proba(L), fs.predict_proba(L), atol=1e-9)
     np.testing.assert_allclose(ws.predict_proba_marginalized(L), fs.predict_proba_marginalized(L), atol=1e-9)
     np.testing.assert_array_equal(ws.predict(L), fs.predict(L))
@@ -62,7 +67,7 @@ def test_no_abstentions_matches_upstream(upstream):
     L, _ = synthetic_votes(n=1500, m=5, coverage=1.0, seed=4)
     fs = upstream(5, allow_abstentions=False)
     fs.fit(L)
-    ws = LabelModel(5, allow_abstentions=False).fit(L)
+    ws = LabelModel(5, allow_abstentions=False).fit(L, **UNIFORM)
     tables = _upstream_tables(fs)
     for clique, table in ws.clique_marginals_:
         np.testing.assert_allclose(table.numpy().ravel(), tables[clique.upstream_names()], atol=1e-9)
@@ -108,7 +113,7 @@ def test_upstream_zero_denominator_drags_estimates(upstream):
     with_silent = np.concatenate([L, np.zeros((len(L), 1), dtype=int)], 1)
     fs = upstream(6)
     fs.fit(with_silent)
-    ours = LabelModel(6).fit(with_silent)
+    ours = LabelModel(6).fit(with_silent, **UNIFORM)
     assert fs.expectation_values[(("lambda_0", "Y_0"), ("0",))] < float(ours.accuracy_moments_[0]) - 0.05
 
 

@@ -16,6 +16,7 @@ from weaksup import LabelModel, NotFittedError, synthetic
 from weaksup.conventions import convert_votes
 from weaksup.multiclass import METHODS, MulticlassLabelModel, one_vs_rest_statistics
 from weaksup.statistics import VoteStatistics, accumulate
+from weaksup.class_balance import estimate_class_balance, resolve_class_balance
 
 MLE = dict(prior_strength=0, prior_items=0, pair_tolerance=None)
 
@@ -165,12 +166,31 @@ class TestConventions:
             model.fit(L, class_balance=[0.5, -0.5, 1.0])
         model.fit(L, class_balance=[2, 1, 1])
         np.testing.assert_allclose(np.asarray(model.class_balance_), [0.5, 0.25, 0.25])
-        model.fit(L, Y_dev=[0, 0, 1])  # (counts + 1) / (n + k)
-        np.testing.assert_allclose(np.asarray(model.class_balance_), [3 / 6, 2 / 6, 1 / 6])
+        model.fit(L, Y_dev=[0, 0, 1])  # plain frequencies: weaksup.class_balance's one rule (issue 9)
+        np.testing.assert_allclose(np.asarray(model.class_balance_), [2 / 3, 1 / 3, 0])
         with pytest.raises(ValueError, match="class ids 0..2"):
             model.fit(L, Y_dev=[0, 3])
-        model.fit(L)
+        model.fit(L, class_balance="uniform")
         np.testing.assert_allclose(np.asarray(model.class_balance_), [1 / 3] * 3)
+        model.fit(L)  # neither given: estimated from the votes (issue 10)
+        np.testing.assert_allclose(np.asarray(model.class_balance_), estimate_class_balance(model.statistics_))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_class_balance_from_y_dev_is_plain_frequency(seed):
+    """The model side of "one class-balance rule": for any Y, the balance of
+    MulticlassLabelModel(k).fit(L, Y_dev=Y) is resolve_class_balance's (the
+    losses assert the same numbers for FSCrossEntropyLoss)."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 5))
+    Y = rng.integers(0, k, size=int(rng.integers(1, 30)))
+    L, _ = votes(k=k)
+    model = MulticlassLabelModel(k).fit(L, Y_dev=Y)
+    expected = np.bincount(Y, minlength=k) / len(Y)
+    np.testing.assert_allclose(np.asarray(model.class_balance_), expected, rtol=0, atol=0)
+    np.testing.assert_array_equal(
+        np.asarray(model.class_balance_), resolve_class_balance(None, Y, cardinality=k, convention="snorkel").numpy()
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -5,7 +5,9 @@ of parameter, each returning the value in its plain Python type and raising a
 ``ValueError``/``TypeError`` whose message names the parameter, says what was
 expected and what came, e.g. ``"n_iter must be an int >= 0, got -1"``.
 
-Booleans are never accepted where a number is expected (``True`` is an ``int``
+A value of the wrong type raises :class:`InvalidParameterError`, which is both
+a ``TypeError`` and a ``ValueError`` (as in scikit-learn), so callers may catch
+either. Booleans are never accepted where a number is expected (``True`` is an ``int``
 in Python, but ``n_iter=True`` is a mistake), and numpy/torch scalars are
 accepted where their Python counterpart is.
 """
@@ -16,7 +18,11 @@ import math
 import numbers
 from typing import Any, Optional, Sequence
 
-__all__ = ["check_bool", "check_choice", "check_int", "check_real"]
+__all__ = ["InvalidParameterError", "check_bool", "check_choice", "check_int", "check_real"]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type: both a ``ValueError`` and a ``TypeError``."""
 
 
 def _scalar(value: Any) -> Any:
@@ -45,7 +51,7 @@ def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: 
         bounds.append(f"<= {maximum}")
     expected = "an int" + (" " + " and ".join(bounds) if bounds else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+        raise InvalidParameterError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
     value = int(value)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be {expected}, got {value}")
@@ -60,10 +66,12 @@ def check_real(
     high: Optional[float] = None,
     low_open: bool = False,
     high_open: bool = False,
-) -> float:
+    allow_none: bool = False,
+) -> Optional[float]:
     """Return ``value`` as a finite ``float`` within the given bounds.
 
-    ``low_open``/``high_open`` exclude the bound itself. NaN and inf are refused.
+    ``low_open``/``high_open`` exclude the bound itself; ``allow_none`` lets
+    ``None`` through (returned as is). NaN and inf are refused.
 
     >>> check_real(0.5, "prior_accuracy", low=0, high=1, low_open=True, high_open=True)
     0.5
@@ -81,8 +89,12 @@ def check_real(
         expected = f"a number {'<' if high_open else '<='} {high:g}"
     else:
         expected = "a finite number"
+    if allow_none:
+        if value is None:
+            return None
+        expected += " or None"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+        raise InvalidParameterError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be {expected}, got {value}")
@@ -116,5 +128,5 @@ def check_bool(value: Any, name: str) -> bool:
     """
     value = _scalar(value)
     if not isinstance(value, (bool,)) and type(value).__name__ != "bool_":
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+        raise InvalidParameterError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
     return bool(value)

@@ -22,13 +22,14 @@ parameters --log_scores--> P(y | votes)``:
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, Tuple, runtime_checkable
+import contextlib
+from typing import Any, Iterator, Optional, Protocol, Tuple, runtime_checkable
 
 import torch
 
 from .statistics import VoteStatistics
 
-__all__ = ["LabelModelProtocol", "NotFittedError"]
+__all__ = ["LabelModelProtocol", "NotFittedError", "unchanged_on_error"]
 
 
 class NotFittedError(RuntimeError):
@@ -68,3 +69,23 @@ class LabelModelProtocol(Protocol):
     def log_scores(self, codes: torch.Tensor) -> torch.Tensor: ...
 
     def predict_proba(self, L: Any) -> Any: ...
+
+
+@contextlib.contextmanager
+def unchanged_on_error(model: Any) -> Iterator[None]:
+    """Restore ``model``'s attributes if the block raises.
+
+    The models validate every argument before they change state; this guard
+    also covers what only the computation can find (a graph without a
+    triplet, for example), so a call that raises leaves the model exactly as
+    it was: the same fitted parameters, statistics and remembered options.
+    Attributes are restored by reference (fitting replaces tensors, it does
+    not write into them).
+    """
+    saved = dict(model.__dict__)
+    try:
+        yield
+    except BaseException:
+        model.__dict__.clear()
+        model.__dict__.update(saved)
+        raise

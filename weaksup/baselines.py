@@ -7,14 +7,20 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 import torch
 
-from ._backend import ArrayLike, as_tensor
-from .conventions import check_convention, check_labels, check_votes
-from .label_model import NotFittedError
+from ._backend import TINY, ArrayLike, as_tensor
+from ._validation import check_int
+from .base import NotFittedError, unchanged_on_error
+from .class_balance import estimate_class_balance, resolve_class_balance
+from .conventions import check_convention, check_votes, warn_if_convention_misread
+from .functional import majority_vote_proba
+from .statistics import VoteStatistics, accumulate
+
+__all__ = ["MajorityVote"]
 
 
 class MajorityVote:
@@ -22,8 +28,8 @@ class MajorityVote:
 
     ``predict_proba`` returns the share of votes each class got; a tie splits
     the probability evenly between the tied classes, and an item on which every
-    LF abstains gets the class balance (uniform unless ``class_balance`` or
-    ``Y_dev`` was given to ``fit``). ``predict`` breaks ties towards the class
+    LF abstains gets the class balance (``class_balance`` or ``Y_dev`` given
+    to ``fit``, else estimated from the votes; see :mod:`weaksup.class_balance`). ``predict`` breaks ties towards the class
     with the larger class balance, then the lower class index: deterministic.
 
     Args:
@@ -47,40 +53,74 @@ class MajorityVote:
     """
 
     def __init__(self, m: Optional[int] = None, cardinality: int = 2, convention: str = "flyingsquid") -> None:
-        self.m = m
-        self.cardinality = cardinality
+        self.m = None if m is None else check_int(m, "m", minimum=1)
+        self.cardinality = check_int(cardinality, "cardinality", minimum=2)
         self.convention = check_convention(convention)
         if convention == "flyingsquid" and cardinality != 2:
             raise ValueError("FlyingSquid votes are binary: use convention='snorkel' for cardinality > 2")
-        if not isinstance(cardinality, int) or cardinality < 2:
-            raise ValueError(f"cardinality must be an int >= 2, got {cardinality!r}")
+
+    @property
+    def groups(self) -> Tuple:
+        """LF groups the statistics must track: none (only the vote counts are read)."""
+        return ()
 
     def _codes(self, L: ArrayLike, allow_empty: bool = False) -> torch.Tensor:
         return check_votes(
             L, convention=self.convention, n_lfs=getattr(self, "n_lfs_", self.m),
-            cardinality=self.cardinality, allow_empty=allow_empty,
+            cardinality=self.cardinality, allow_empty=allow_empty, name="L",
         )
 
-    def fit(self, L: ArrayLike, class_balance: Optional[ArrayLike] = None, Y_dev: Optional[ArrayLike] = None, **_ignored) -> "MajorityVote":
-        """Record ``m`` and the class balance (for all-abstain rows and ties)."""
-        codes = self._codes(L)
-        self.n_lfs_ = codes.shape[1]
-        k = self.cardinality
-        if class_balance is not None:
-            cb, _ = as_tensor(class_balance)
-            cb = cb.to(torch.float64).reshape(-1).cpu()
-            if cb.numel() != k or bool((cb < 0).any()) or float(cb.sum()) <= 0:
-                raise ValueError(f"class_balance must be {k} non-negative numbers, not all zero")
-            self.class_balance_ = cb / cb.sum()
-        elif Y_dev is not None:
-            y = check_labels(Y_dev, convention=self.convention, cardinality=k, name="Y_dev").cpu()
-            counts = torch.bincount(y, minlength=k).to(torch.float64)
-            self.class_balance_ = counts / counts.sum()
-        else:
-            self.class_balance_ = torch.full((k,), 1.0 / k, dtype=torch.float64)
+    def accumulate(self, L: ArrayLike) -> VoteStatistics:
+        """Validate votes ``(n, m)`` in the model's convention and count their statistics."""
+        return accumulate(self._codes(L), self.cardinality)
+
+    def fit(
+        self, L: ArrayLike, class_balance: Optional[ArrayLike] = None, Y_dev: Optional[ArrayLike] = None, **_ignored: Any
+    ) -> "MajorityVote":
+        """Record ``m`` and the class balance (for all-abstain rows and ties).
+
+        The class balance follows :mod:`weaksup.class_balance`: ``class_balance``
+        (or ``"uniform"``), else ``Y_dev`` counted, else estimated from the
+        votes. Other keyword arguments (a label model's fit options) are
+        accepted and ignored, so a comparison is a one-line change. Warns once
+        when ``L`` looks misread (:func:`~weaksup.conventions.warn_if_convention_misread`).
+        """
+        stats = self.accumulate(L)
+        self.fit_statistics(stats, class_balance=class_balance, Y_dev=Y_dev)
+        warn_if_convention_misread(stats, self.convention, owner=self, name="L")
         return self
 
-    partial_fit = fit
+    def partial_fit(
+        self, L: ArrayLike, class_balance: Optional[ArrayLike] = None, Y_dev: Optional[ArrayLike] = None, **_ignored: Any
+    ) -> "MajorityVote":
+        """Add ``L``'s statistics to those seen so far; the balance is re-resolved on all of them."""
+        batch = self.accumulate(L)
+        previous = getattr(self, "statistics_", None)
+        stats = batch if previous is None else previous + batch
+        if class_balance is None and Y_dev is None:
+            class_balance, Y_dev = getattr(self, "_balance_args", (None, None))
+        self.fit_statistics(stats, class_balance=class_balance, Y_dev=Y_dev)
+        warn_if_convention_misread(batch, self.convention, owner=self, name="L")
+        return self
+
+    def fit_statistics(
+        self, stats: VoteStatistics, class_balance: Optional[ArrayLike] = None, Y_dev: Optional[ArrayLike] = None
+    ) -> "MajorityVote":
+        """Set ``n_lfs_`` and ``class_balance_`` from statistics; returns ``self``."""
+        if not isinstance(stats, VoteStatistics):
+            raise TypeError(f"stats must be VoteStatistics (from accumulate), got {type(stats).__name__}")
+        if stats.cardinality != self.cardinality:
+            raise ValueError(f"stats: statistics of {stats.cardinality} classes do not fit cardinality={self.cardinality}")
+        m_known = getattr(self, "n_lfs_", self.m)
+        if m_known is not None and stats.n_lfs != m_known:
+            raise ValueError(f"stats: statistics of {stats.n_lfs} LFs do not fit a model of {m_known} LFs")
+        pi = resolve_class_balance(class_balance, Y_dev, cardinality=self.cardinality, convention=self.convention)
+        with unchanged_on_error(self):
+            self.class_balance_ = (estimate_class_balance(stats) if pi is None else pi).cpu()
+            self._balance_args = (class_balance, Y_dev)
+            self.statistics_ = stats
+            self.n_lfs_ = stats.n_lfs
+        return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "class_balance_"):
@@ -90,28 +130,29 @@ class MajorityVote:
         """``(n, k)`` number of votes per class of validated codes."""
         k = self.cardinality
         counts = torch.zeros((codes.shape[0], k), dtype=torch.float64, device=codes.device)
-        return counts.scatter_add_(1, codes.clamp(min=0), (codes >= 0).to(torch.float64))
+        return counts.scatter_add_(1, codes.to(torch.int64).clamp(min=0), (codes >= 0).to(torch.float64))
 
-    def predict_proba(self, L: ArrayLike, **_ignored) -> ArrayLike:
+    def log_scores(self, codes: torch.Tensor) -> torch.Tensor:
+        """``(n, k)`` log of :meth:`predict_proba`'s probabilities for codes (-1 = abstain)."""
         self._check_fitted()
-        t, back = as_tensor(L)
-        codes = self._codes(t, allow_empty=True)
-        counts = self.vote_counts(codes)
-        top = counts.max(1, keepdim=True).values
-        winners = (counts == top) & (top > 0)
-        probs = winners.to(torch.float64) / winners.sum(1, keepdim=True).clamp(min=1)
-        none = top[:, 0] == 0
-        probs[none] = self.class_balance_.to(probs.device)
-        return back(probs)
+        return majority_vote_proba(codes, self.cardinality, self.class_balance_).clamp(min=TINY).log()
 
-    def predict_proba_marginalized(self, L: ArrayLike, **_ignored) -> ArrayLike:
+    def predict_proba(self, L: ArrayLike, **_ignored: Any) -> ArrayLike:
+        """``(n, k)`` :func:`weaksup.functional.majority_vote_proba` of ``L``."""
+        self._check_fitted()
+        t, back = as_tensor(L, name="L")
+        codes = self._codes(t, allow_empty=True)
+        return back(majority_vote_proba(codes, self.cardinality, self.class_balance_))
+
+    def predict_proba_marginalized(self, L: ArrayLike, **_ignored: Any) -> ArrayLike:
         """P(class 1) for binary votes: ``(n,)``."""
         probs, back = as_tensor(self.predict_proba(L))
         return back(probs[:, 1])
 
-    def predict(self, L: ArrayLike, **_ignored) -> ArrayLike:
+    def predict(self, L: ArrayLike, **_ignored: Any) -> ArrayLike:
+        """``(n,)`` the class with the most votes, in the convention (FlyingSquid: -1/+1)."""
         self._check_fitted()
-        t, back = as_tensor(L)
+        t, back = as_tensor(L, name="L")
         codes = self._codes(t, allow_empty=True)
         counts = self.vote_counts(codes)
         # ties: larger class balance first, then lower index (a tiny, exact tie-breaker)

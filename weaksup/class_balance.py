@@ -87,7 +87,7 @@ def resolve_class_balance(
     if convention == "flyingsquid" and k != 2:
         raise ValueError(f"cardinality must be 2 for FlyingSquid votes, got {k}")
     n = 2 ** v if convention == "flyingsquid" else k
-    what = f"2**v = {n}" if convention == "flyingsquid" and v > 1 else f"{n}"
+    what = f"2**v = {n}" if convention == "flyingsquid" else f"cardinality = {n}"
     if class_balance is not None:
         return _given_balance(class_balance, n, what)
     if Y_dev is not None:
@@ -107,7 +107,7 @@ def _given_balance(class_balance: Any, n: int, what: str) -> torch.Tensor:
         raise TypeError(f"class_balance must hold real numbers, got dtype {cb.dtype}")
     cb = cb.detach().reshape(-1)
     if cb.numel() != n:
-        raise ValueError(f"class_balance must have {what} entries (one per class), got {cb.numel()}")
+        raise ValueError(f"class_balance must have {what} entries, got {cb.numel()} (one probability per class)")
     cb = cb.to(torch.float64)
     if cb.device.type != "cpu":  # trusted: reading values back would block on the device
         return cb / cb.sum()

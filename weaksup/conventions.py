@@ -17,12 +17,15 @@ convention class 0 is the negative (-1) and class 1 the positive (+1) label.
 A matrix whose values lie in {-1, 0, 1} reads differently in the two
 conventions (0 is "abstain" in one and "class 0" in the other), so weaksup
 never guesses: :func:`infer_convention` refuses such a matrix and asks for an
-explicit ``convention=``.
+explicit ``convention=``. It does notice when a matrix declared in one
+convention has the statistics of the other (:func:`warn_if_convention_misread`)
+and warns.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import warnings
+from typing import Any, Optional
 
 import torch
 
@@ -216,3 +219,94 @@ def convert_votes(L: ArrayLike, *, source: str, target: str) -> ArrayLike:
     else:
         out = torch.where(codes < 0, torch.zeros_like(codes), 2 * codes - 1)
     return back(out)
+
+
+# A matrix "looks misread" when the other convention's abstain code takes at
+# least this share of all entries ...
+_MISREAD_DOMINANT = 0.6
+# ... and at least this many times the share of the declared abstain code and
+# of every other vote value ...
+_MISREAD_RATIO = 4.0
+# ... in a matrix of at least this many entries (a handful of votes says nothing).
+_MISREAD_MIN_ENTRIES = 200
+
+
+def misread_shares(codes_or_stats: Any) -> tuple:
+    """``(declared_abstain, other_abstain, largest_other_vote)`` shares of all entries.
+
+    Reads codes ``(n, m)`` (``-1`` = the declared abstain) or anything with
+    ``n_items`` and ``vote_counts()`` ``(m, k)`` (a
+    :class:`~weaksup.statistics.VoteStatistics`). Code 0 is the value the other
+    convention reads as abstain: raw ``-1`` under ``"flyingsquid"`` (0 =
+    abstain), raw ``0`` under ``"snorkel"`` (-1 = abstain), in both cases code 0.
+    """
+    if isinstance(codes_or_stats, torch.Tensor):
+        codes = codes_or_stats
+        k = max(int(codes.max()) + 1, 1) if codes.numel() else 1
+        counts = torch.stack([(codes == c).sum(0) for c in range(k)], 1)
+        entries = codes.numel()
+    else:
+        counts = codes_or_stats.vote_counts()
+        entries = int(codes_or_stats.n_items) * counts.shape[0]
+    if entries < _MISREAD_MIN_ENTRIES:
+        return 0.0, 0.0, 0.0
+    per_class = counts.sum(0).to(torch.float64) / entries
+    declared = 1.0 - float(per_class.sum())
+    other = float(per_class[0])
+    rest = float(per_class[1:].max()) if per_class.numel() > 1 else 0.0
+    return declared, other, rest
+
+
+def warn_if_convention_misread(codes_or_stats: Any, convention: str, *, owner: Any = None, name: str = "L") -> bool:
+    """Warn when votes declared in ``convention`` have the other convention's statistics.
+
+    The sign of a misread: the declared abstain code is far rarer than a vote
+    code while the other convention's abstain code dominates (WRENCH votes,
+    83% ``-1``, handed over as FlyingSquid votes read ``-1`` as a negative vote
+    on 83% of the entries). Precisely: the value the other convention calls
+    abstain (code 0) takes at least 60% of the entries and at least 4 times
+    the share of the declared abstain value and of any other vote value, in
+    a matrix of at least 200 entries. A FlyingSquid matrix without any
+    abstention (dense votes, as with ``allow_abstentions=False``) never warns.
+
+    Warns with a ``UserWarning`` naming ``convention=`` and ``convert_votes``,
+    at most once per ``owner`` (a model or loss; it gets the attribute
+    ``_convention_warned``), and returns whether the statistics look misread.
+    Reads a few counts back from the device: call it on statistics or one
+    batch, not on every step.
+
+    Args:
+        codes_or_stats: validated codes ``(n, m)`` or their VoteStatistics.
+        convention: the declared convention.
+        owner: the object that warns once; ``None`` warns every time.
+        name: the argument named in the message.
+    """
+    check_convention(convention)
+    if owner is not None and getattr(owner, "_convention_warned", False):
+        return False
+    declared, other, rest = misread_shares(codes_or_stats)
+    misread = other >= _MISREAD_DOMINANT and other >= _MISREAD_RATIO * max(declared, rest)
+    if convention == "flyingsquid" and declared == 0:
+        misread = False  # no abstention at all: dense FlyingSquid votes (allow_abstentions=False)
+    if not misread:
+        return False
+    if convention == "flyingsquid":
+        message = (
+            f"{name} looks like Snorkel/WRENCH votes (-1 = abstain) read in the FlyingSquid convention "
+            f"(0 = abstain, -1/+1 votes): {other:.0%} of its entries are -1 votes and only {declared:.0%} "
+            "are abstentions. If -1 means abstain, pass convention='snorkel' (MulticlassLabelModel, "
+            "MajorityVote(convention='snorkel')) or convert with "
+            "weaksup.convert_votes(L, source='snorkel', target='flyingsquid')."
+        )
+    else:
+        message = (
+            f"{name} looks like votes with 0 = abstain (FlyingSquid's convention) read in the "
+            f"Snorkel/WRENCH convention (-1 = abstain): {other:.0%} of its entries are votes for class 0 "
+            f"and only {declared:.0%} are abstentions. If 0 means abstain, pass convention='flyingsquid' "
+            "(LabelModel, MajorityVote(convention='flyingsquid')) or convert with "
+            "weaksup.convert_votes(L, source='flyingsquid', target='snorkel') (classes 1..k: subtract 1)."
+        )
+    warnings.warn(message, UserWarning, stacklevel=3)
+    if owner is not None:
+        owner._convention_warned = True
+    return True

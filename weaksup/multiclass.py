@@ -51,20 +51,23 @@ youtube and trec, FlyingSquid's tennis videos) and the regimes of
 from __future__ import annotations
 
 import inspect
-import numbers
 from typing import Any, Dict, Optional, Tuple
 
 import torch
 
-from . import _multiclass_solvers as solvers
-from ._backend import ArrayLike, as_tensor, small_cpu_work
-from .conventions import check_labels, check_votes
-from .label_model import _PREDICT_CHUNK_ELEMENTS, LabelModel, NotFittedError
+from ._backend import TINY, ArrayLike, as_tensor, small_cpu_work
+from ._class_conditional import DEFAULT_OPTIONS, class_conditional_log_scores, fit_class_conditional
+from ._validation import check_choice, check_int, check_real
+from .base import NotFittedError, unchanged_on_error
+from .class_balance import estimate_class_balance, resolve_class_balance
+from .conventions import check_votes, warn_if_convention_misread
+from .label_model import LabelModel
 from .statistics import VoteStatistics, accumulate
+
+__all__ = ["DEFAULT_METHOD", "METHODS", "MulticlassLabelModel", "one_vs_rest_statistics"]
 
 METHODS = ("pairwise_em", "flyingsquid")
 DEFAULT_METHOD = "pairwise_em"
-_TINY = 1e-300
 
 
 class MulticlassLabelModel:
@@ -133,12 +136,12 @@ class MulticlassLabelModel:
         cardinality: int = 2,
         *,
         method: str = DEFAULT_METHOD,
-        n_iter: int = 100,
-        prior_accuracy: float = 0.9,
-        prior_strength: float = 10.0,
-        prior_items: float = 10.0,
-        pair_tolerance: Optional[float] = 0.01,
-        abstain_weight: float = 0.75,
+        n_iter: int = DEFAULT_OPTIONS["n_iter"],
+        prior_accuracy: float = DEFAULT_OPTIONS["prior_accuracy"],
+        prior_strength: float = DEFAULT_OPTIONS["prior_strength"],
+        prior_items: float = DEFAULT_OPTIONS["prior_items"],
+        pair_tolerance: Optional[float] = DEFAULT_OPTIONS["pair_tolerance"],
+        abstain_weight: float = DEFAULT_OPTIONS["abstain_weight"],
     ) -> None:
         self.cardinality = cardinality
         self.method = method
@@ -186,53 +189,53 @@ class MulticlassLabelModel:
         return ()
 
     def _check_params(self) -> None:
-        k = self.cardinality
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2:
-            raise ValueError(f"cardinality must be an int >= 2 (the number of classes), got {k!r}")
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        n_iter = self.n_iter
-        if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral) or n_iter < 0:
-            raise ValueError(f"n_iter must be an int >= 0, got {n_iter!r}")
-        if not isinstance(self.prior_accuracy, numbers.Real) or not 0 < self.prior_accuracy < 1:
-            raise ValueError(f"prior_accuracy must be a number in (0, 1), got {self.prior_accuracy!r}")
-        for name in ("prior_strength", "prior_items"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        aw = self.abstain_weight
-        if isinstance(aw, bool) or not isinstance(aw, numbers.Real) or not 0 <= aw <= 1:
-            raise ValueError(f"abstain_weight must be a number in [0, 1], got {aw!r}")
+        check_int(self.cardinality, "cardinality", minimum=2)
+        check_choice(self.method, "method", METHODS)
+        check_int(self.n_iter, "n_iter", minimum=0)
+        check_real(self.prior_accuracy, "prior_accuracy", low=0, high=1, low_open=True, high_open=True)
+        check_real(self.prior_strength, "prior_strength", low=0)
+        check_real(self.prior_items, "prior_items", low=0)
+        check_real(self.abstain_weight, "abstain_weight", low=0, high=1)
+        check_real(self.pair_tolerance, "pair_tolerance", low=0, low_open=True, allow_none=True)
+
+    def _options(self) -> Dict[str, Any]:
+        """The solver options as plain Python numbers."""
         tol = self.pair_tolerance
-        if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol > 0):
-            raise ValueError(f"pair_tolerance must be a number > 0 or None (all pairs weigh alike), got {tol!r}")
+        return dict(
+            n_iter=int(self.n_iter), prior_accuracy=float(self.prior_accuracy),
+            prior_strength=float(self.prior_strength), prior_items=float(self.prior_items),
+            pair_tolerance=None if tol is None else float(tol), abstain_weight=float(self.abstain_weight),
+        )
 
     # ------------------------------------------------------------------
     # statistics and fitting
     # ------------------------------------------------------------------
     def accumulate(self, L: ArrayLike) -> VoteStatistics:
         """Validate votes ``(n, m)`` (-1 = abstain, classes ``0..k-1``) and count
-        their :class:`VoteStatistics`. The first call fixes ``m``."""
+        their :class:`VoteStatistics`. A fitted model checks ``m``."""
+        return self._accumulate(L, getattr(self, "n_lfs_", None), "L")
+
+    def _accumulate(self, L: ArrayLike, n_lfs: Optional[int], name: str) -> VoteStatistics:
         self._check_params()
-        m = getattr(self, "n_lfs_", None) or getattr(self, "_n_lfs", None)
-        codes = check_votes(L, convention="snorkel", cardinality=self.cardinality, n_lfs=m, name="L", compact=True)
-        self._n_lfs = codes.shape[1]
+        codes = check_votes(L, convention="snorkel", cardinality=self.cardinality, n_lfs=n_lfs, name=name, compact=True)
         return accumulate(codes, self.cardinality, self.groups)
 
     def fit(
         self, L: ArrayLike, class_balance: Optional[ArrayLike] = None, Y_dev: Optional[ArrayLike] = None
     ) -> "MulticlassLabelModel":
-        """Fit on votes ``L`` ``(n, m)``; returns ``self``.
+        """Fit on votes ``L`` ``(n, m)`` (any ``m``, even after another fit); returns ``self``.
 
-        ``class_balance`` ``(k,)`` (probabilities, normalised here) wins over
-        ``Y_dev`` (gold labels ``0..k-1``, used only for the class balance:
-        ``(counts + 1) / (n_dev + k)``, WRENCH's rule); with neither the balance
-        is uniform.
+        ``class_balance`` ``(k,)`` (probabilities, normalised here, or
+        ``"uniform"``) wins over ``Y_dev`` (gold labels ``0..k-1``, counted as
+        plain frequencies); with neither the balance is estimated from the
+        votes (:mod:`weaksup.class_balance`). A call that raises leaves the
+        model as it was. Warns once per model when ``L`` looks like votes with
+        0 = abstain (:func:`~weaksup.conventions.warn_if_convention_misread`).
         """
-        self._n_lfs = None  # a new fit may change m
-        if hasattr(self, "n_lfs_"):
-            del self.n_lfs_
-        return self.fit_statistics(self.accumulate(L), class_balance=class_balance, Y_dev=Y_dev)
+        stats = self._accumulate(L, None, "L")
+        self._fit(stats, class_balance, Y_dev, check_m=False)
+        warn_if_convention_misread(stats, "snorkel", owner=self, name="L")
+        return self
 
     def partial_fit(
         self, L: ArrayLike, class_balance: Optional[ArrayLike] = None, Y_dev: Optional[ArrayLike] = None
@@ -241,15 +244,16 @@ class MulticlassLabelModel:
 
         Over any chunking of the rows this gives exactly the model of one
         ``fit`` on all of them. A ``class_balance`` or ``Y_dev`` given here
-        replaces the remembered one.
+        replaces the remembered one. A call that raises changes nothing.
         """
-        stats = self.accumulate(L)
+        batch = self.accumulate(L)
         previous = getattr(self, "statistics_", None)
-        if previous is not None:
-            stats = previous.to(stats.device) + stats
+        stats = batch if previous is None else previous.to(batch.device) + batch
         if class_balance is None and Y_dev is None:
             class_balance, Y_dev = getattr(self, "_balance_args", (None, None))
-        return self.fit_statistics(stats, class_balance=class_balance, Y_dev=Y_dev)
+        self._fit(stats, class_balance, Y_dev, check_m=True)
+        warn_if_convention_misread(batch, "snorkel", owner=self, name="L")
+        return self
 
     def fit_statistics(
         self,
@@ -262,82 +266,44 @@ class MulticlassLabelModel:
         Reads only ``stats`` (no pass over items): ``O(n_iter m^2 k^3)`` for
         ``"pairwise_em"``. Runs on the statistics' device without host syncs
         for ``"pairwise_em"`` (``"flyingsquid"`` goes through
-        :class:`weaksup.LabelModel`, which reads a few scalars back).
+        :class:`weaksup.LabelModel`, which reads a few scalars back). A fitted
+        model checks that ``stats`` has its number of LFs.
         """
-        with small_cpu_work(stats.device if isinstance(stats, VoteStatistics) else "cpu"):
-            return self._fit_statistics(stats, class_balance, Y_dev)
+        return self._fit(stats, class_balance, Y_dev, check_m=True)
 
-    def _fit_statistics(self, stats, class_balance, Y_dev) -> "MulticlassLabelModel":
+    def _fit(self, stats, class_balance, Y_dev, check_m: bool) -> "MulticlassLabelModel":
+        # validate everything, then change state
         self._check_params()
         k = self.cardinality
         if not isinstance(stats, VoteStatistics):
             raise TypeError(f"stats must be VoteStatistics (from accumulate), got {type(stats).__name__}")
         if stats.cardinality != k:
-            raise ValueError(
-                f"statistics of {stats.cardinality} classes do not fit a model of cardinality={k}"
-            )
-        m_known = getattr(self, "_n_lfs", None)
+            raise ValueError(f"stats: statistics of {stats.cardinality} classes do not fit a model of cardinality={k}")
+        m_known = getattr(self, "n_lfs_", None) if check_m else None
         if m_known is not None and stats.n_lfs != m_known:
-            raise ValueError(f"statistics of {stats.n_lfs} LFs do not fit a model of {m_known} LFs")
-        device = stats.device
-        pi = self._class_balance(class_balance, Y_dev, device)
-        self._balance_args = (class_balance, Y_dev)
-        m = stats.n_lfs
-        n = stats.n_items.to(torch.float64)
-        votes = solvers.vote_counts(stats.co_votes)
-        self.coverage_ = votes.sum(1) / n.clamp(min=1.0)
-        if self.method == "flyingsquid":
-            self._fit_flyingsquid(stats, pi)
-        else:
-            C = solvers.pairwise_em(
-                stats.co_votes, stats.n_items, pi, n_iter=int(self.n_iter),
-                prior_accuracy=float(self.prior_accuracy), prior_strength=float(self.prior_strength),
-                prior_items=float(self.prior_items),
-                pair_tolerance=None if self.pair_tolerance is None else float(self.pair_tolerance),
-            )
-            self.confusion_ = C
-            # tempered abstention evidence, and none from LFs whose pairs the model cannot fit
-            fit = solvers.abstain_fit(
-                stats.co_votes, stats.n_items, C, pi,
-                pair_tolerance=None if self.pair_tolerance is None else float(self.pair_tolerance),
-            )
-            logC = C.clamp(min=_TINY).log()
-            logC[:, 0, :] = logC[:, 0, :] * (float(self.abstain_weight) * fit)[:, None]
-            self._log_table = logC.reshape(m * (k + 1), k)
-            right = torch.einsum("icc,c->i", C[:, 1:, :], pi)
-            voted = 1.0 - C[:, 0, :] @ pi
-            self.accuracies_ = torch.where(voted > 0, right / voted.clamp(min=_TINY), torch.full_like(right, 1.0 / k))
-        self.class_balance_ = pi
-        self._log_prior = pi.clamp(min=_TINY).log()
-        self.statistics_ = stats
-        self._n_lfs = m
-        self.n_lfs_ = m
+            raise ValueError(f"stats: statistics of {stats.n_lfs} LFs do not fit a model of {m_known} LFs")
+        if self.method == "flyingsquid" and stats.n_lfs < 3:
+            raise ValueError(f"method='flyingsquid' needs at least 3 LFs (the triplet method), got {stats.n_lfs}")
+        pi = resolve_class_balance(class_balance, Y_dev, cardinality=k, convention="snorkel")
+        with small_cpu_work(stats.device), unchanged_on_error(self):
+            pi = (estimate_class_balance(stats) if pi is None else pi).to(stats.device)
+            self._balance_args = (class_balance, Y_dev)
+            if self.method == "flyingsquid":
+                self._fit_flyingsquid(stats, pi)
+            else:
+                self._em_fit = fit_class_conditional(stats, pi, **self._options())
+                self.confusion_ = self._em_fit.confusion
+                self.accuracies_ = self._em_fit.accuracies
+            self.coverage_ = stats.coverage_counts().to(torch.float64) / stats.n_items.to(torch.float64).clamp(min=1.0)
+            self.class_balance_ = pi
+            self.statistics_ = stats
+            self.n_lfs_ = stats.n_lfs
         return self
 
-    def _class_balance(self, class_balance, Y_dev, device) -> torch.Tensor:
-        k = self.cardinality
-        if class_balance is not None:
-            cb, _ = as_tensor(class_balance)
-            cb = cb.detach().to(dtype=torch.float64).reshape(-1)
-            if cb.numel() != k:
-                raise ValueError(f"class_balance must have cardinality = {k} entries, got {cb.numel()}")
-            if cb.device.type == "cpu" and (
-                not bool(torch.isfinite(cb).all()) or bool((cb < 0).any()) or float(cb.sum()) <= 0
-            ):
-                raise ValueError(f"class_balance must be finite, non-negative and not all zero, got {cb.tolist()}")
-            cb = cb.to(device)
-            return cb / cb.sum()
-        if Y_dev is not None:
-            y = check_labels(Y_dev, convention="snorkel", cardinality=k, name="Y_dev")
-            counts = torch.bincount(y.reshape(-1), minlength=k).to(torch.float64).to(device) + 1.0
-            return counts / counts.sum()
-        return torch.full((k,), 1.0 / k, dtype=torch.float64, device=device)
 
     # ---- FlyingSquid, exact for k = 2, one-vs-all beyond -------------------
     def _fit_flyingsquid(self, stats: VoteStatistics, pi: torch.Tensor) -> None:
         k, m = self.cardinality, stats.n_lfs
-        if m < 3:
-            raise ValueError(f"method='flyingsquid' needs at least 3 LFs (the triplet method), got {m}")
         self.confusion_ = None
         if k == 2:
             model = LabelModel(m).fit_statistics(stats, class_balance=pi)
@@ -346,7 +312,7 @@ class MulticlassLabelModel:
             return
         co = stats.co_votes
         models, acc_num = [], torch.zeros(m, dtype=torch.float64, device=co.device)
-        votes = solvers.vote_counts(co)
+        votes = stats.vote_counts().to(torch.float64)
         for c in range(k):
             binary = one_vs_rest_statistics(stats, c)
             model = LabelModel(m).fit_statistics(binary, class_balance=torch.stack([1 - pi[c], pi[c]]))
@@ -355,11 +321,11 @@ class MulticlassLabelModel:
             prec = torch.zeros(m, dtype=torch.float64, device=co.device)
             for clique, t in model.clique_marginals_:
                 if len(clique.lfs) == 1:
-                    prec[clique.lfs[0]] = t[2, 1] / t[2].sum().clamp(min=_TINY)
+                    prec[clique.lfs[0]] = t[2, 1] / t[2].sum().clamp(min=TINY)
             acc_num = acc_num + votes[:, c] * prec
         self._fs_models = models
         cover = votes.sum(1)
-        self.accuracies_ = torch.where(cover > 0, acc_num / cover.clamp(min=_TINY), torch.full_like(cover, 1.0 / k))
+        self.accuracies_ = torch.where(cover > 0, acc_num / cover.clamp(min=TINY), torch.full_like(cover, 1.0 / k))
 
     # ------------------------------------------------------------------
     # posterior
@@ -372,8 +338,7 @@ class MulticlassLabelModel:
         """Unnormalised log posterior ``(n, k)`` (float64) of validated codes
         ``(n, m)`` (int64, -1 = abstain), on the codes' device."""
         self._check_fitted()
-        k, m = self.cardinality, self.n_lfs_
-        device = codes.device
+        k = self.cardinality
         if self.method == "flyingsquid":
             if k == 2:
                 return self._fs_models[0].log_scores(codes)
@@ -382,20 +347,7 @@ class MulticlassLabelModel:
                 binary = torch.where(codes < 0, codes, (codes == c).to(codes.dtype))
                 cols.append(torch.log_softmax(model.log_scores(binary), dim=1)[:, 1])
             return torch.stack(cols, 1)
-        # every LF abstaining is the baseline; each class voted adds one GEMM of
-        # its indicator matrix against (log C[vote] - log C[abstain])
-        table = self._log_table.to(device).reshape(m, k + 1, k)
-        base = table[:, 0].sum(0) + self._log_prior.to(device)
-        deltas = table[:, 1:] - table[:, :1]  # (m, k votes, k classes)
-        scores = torch.empty((codes.shape[0], k), dtype=torch.float64, device=device)
-        rows = max(1, _PREDICT_CHUNK_ELEMENTS // max(1, m))
-        for start in range(0, codes.shape[0], rows):
-            chunk = codes[start : start + rows]
-            out = base.expand(chunk.shape[0], -1).clone()
-            for c in range(k):
-                out += (chunk == c).to(torch.float64) @ deltas[:, c]
-            scores[start : start + rows] = out
-        return scores
+        return class_conditional_log_scores(codes, self._em_fit)
 
     def _codes(self, L: ArrayLike):
         self._check_fitted()

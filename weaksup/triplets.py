@@ -14,6 +14,9 @@ zero the two agree exactly.
 
 from __future__ import annotations
 
+from typing import Any, List, Sequence, Tuple
+
+import numpy as np
 import torch
 
 # |M_jk| at or below this is a zero denominator.
@@ -87,3 +90,97 @@ def aggregate(candidates: torch.Tensor, valid: torch.Tensor, method: str) -> tor
         med = torch.nanquantile(filled, 0.5, dim=1) if filled.shape[1] else filled.sum(1)
         return torch.where(count > 0, med, torch.zeros_like(med))
     raise ValueError(f"method must be 'mean' or 'median', got {method!r}")
+
+
+Expectation = Tuple[Tuple[int, ...], Tuple[int, ...], int]  # (lfs, lfs conditioned to abstain, task)
+
+
+def greedy_triplets(order: Sequence[Expectation], graph: Any, lf_nodes: Sequence[int]) -> List[List[Expectation]]:
+    """Upstream FlyingSquid's greedy triplet choice for ``solve_method='triplet'``.
+
+    Walks the expectations in ``order`` (upstream shuffles them with a seed)
+    and, for each one not used yet, picks two partners that the ``graph``
+    (a :class:`~weaksup.graph.LabelGraph`) separates from it and from each
+    other, preferring other expectations, then single LFs in ``lf_nodes``
+    order. Returns the triplets found, each three expectations.
+    """
+    g = graph
+    used, triplets = set(), []
+    for exp in order:
+        if exp in used:
+            continue
+        lfs, zeros, task = exp
+
+        def ok(cand, triplet):
+            return all(g.separated(other[0], cand[0], task) for other in triplet)
+
+        found = None
+        for first in order:
+            if (first == exp or first[2] != task or first[1] != zeros or first in used
+                    or (len(first[0]) > 1 and len(lfs) > 1) or not ok(first, [exp])):
+                continue
+            trip = [exp, first]
+            for second in order:
+                if (second in trip or second[2] != task or second[1] != zeros or second in used
+                        or (len(second[0]) > 1 and any(len(e[0]) > 1 for e in trip)) or not ok(second, trip)):
+                    continue
+                found = trip + [second]
+                break
+            if found is None:
+                for j in lf_nodes:
+                    second = ((j,), zeros, task)
+                    if second in trip or not ok(second, trip):
+                        continue
+                    found = trip + [second]
+                    break
+            if found is not None:
+                break
+        if found is None:
+            for j in lf_nodes:
+                first = ((j,), zeros, task)
+                if first == exp or j in zeros or not ok(first, [exp]):
+                    continue
+                for k in lf_nodes:
+                    second = ((k,), zeros, task)
+                    if second in (exp, first) or k in zeros or not ok(second, [exp, first]):
+                        continue
+                    found = [exp, first, second]
+                    break
+                if found is not None:
+                    break
+        if found is not None:
+            triplets.append(found)
+            used.update(found)
+    return triplets
+
+
+def parse_triplets(
+    triplets: Sequence, m: int, lf_task: Sequence[int], allow_abstentions: bool
+) -> List[List[Expectation]]:
+    """Read user ``triplets``: ``(i, j, k)`` LF indices, or upstream's
+    expectation keys ``((lambda_i, ..., Y_t), cond)``. Raises ``ValueError``
+    naming ``triplets`` for anything that is not three LFs of ``0..m-1``."""
+    out = []
+    for trip in triplets:
+        try:
+            items = [_parse_item(item, lf_task, allow_abstentions) for item in trip]
+        except (TypeError, ValueError, IndexError, AttributeError):
+            raise ValueError(f"triplets: each triplet must name three LFs (indices 0..{m - 1}), got {trip!r}") from None
+        if len(items) != 3 or any(not 0 <= i < m for lfs, zeros, _ in items for i in lfs + zeros):
+            raise ValueError(f"triplets: each triplet must name three LFs (indices 0..{m - 1}), got {trip!r}")
+        out.append(items)
+    return out
+
+
+def _parse_item(item: Any, lf_task: Sequence[int], allow_abstentions: bool) -> Expectation:
+    if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+        if not 0 <= int(item) < len(lf_task):
+            raise IndexError(item)
+        return (int(item),), (), int(lf_task[int(item)])
+    names, cond = (item, ("0",)) if not allow_abstentions else item
+    lfs = tuple(sorted(int(x.split("_")[1]) for x in names if x.startswith("lambda_")))
+    task = int(names[-1].split("_")[1])
+    zeros = tuple(sorted(int(x.split("_")[1]) for x in cond if x.startswith("lambda_")))
+    if not lfs:
+        raise ValueError(item)
+    return lfs, zeros, task

@@ -23,7 +23,7 @@ _EXPORTS: Dict[str, str] = {
     "LabelModel": "weaksup.label_model",
     "MulticlassLabelModel": "weaksup.multiclass",
     "MajorityVote": "weaksup.baselines",
-    "NotFittedError": "weaksup.label_model",
+    "NotFittedError": "weaksup.base",
     "FSLoss": "weaksup.nn",
     "FSCrossEntropyLoss": "weaksup.nn",
     "MajorityVoteLoss": "weaksup.nn",
@@ -73,7 +73,8 @@ if TYPE_CHECKING:  # what static type checkers and IDEs see
     from .analysis import conflict_matrix, lf_summary, overlap_matrix
     from .baselines import MajorityVote
     from .conventions import check_votes, convert_votes, infer_convention
-    from .label_model import LabelModel, NotFittedError
+    from .base import NotFittedError
+    from .label_model import LabelModel
     from .multiclass import MulticlassLabelModel
     from .nn import FSCrossEntropyLoss, FSLoss, MajorityVoteLoss
     from .statistics import VoteStatistics, accumulate

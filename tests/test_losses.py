@@ -31,15 +31,17 @@ def batches(L, sizes):
 
 class ReferenceOnline:
     """The documented semantics, written plainly: a Python deque as the buffer,
-    a fresh LabelModel fitted on its contents at every refit point."""
+    a fresh LabelModel fitted on its contents at every refit point (with the
+    losses' default class balance: uniform)."""
 
-    def __init__(self, make_model, capacity, update_frequency, predict):
+    def __init__(self, make_model, capacity, update_frequency, predict, class_balance="uniform"):
         self.make_model = make_model
         self.buffer = deque(maxlen=capacity)
         self.uf = update_frequency
         self.seen = 0
         self.model = None
         self.predict = predict
+        self.class_balance = class_balance
 
     def step(self, votes):
         n = len(votes)
@@ -48,7 +50,7 @@ class ReferenceOnline:
         self.seen += n
         due = n > 0 and (self.model is None or any(t % self.uf == 0 for t in range(first, first + n)))
         if due:
-            self.model = self.make_model().fit(np.array(self.buffer))
+            self.model = self.make_model().fit(np.array(self.buffer), class_balance=self.class_balance)
         return self.predict(self.model, np.asarray(votes))
 
 
@@ -243,9 +245,9 @@ class TestConventions:
     def test_reduction_checked_at_construction(self):
         with pytest.raises(ValueError, match="reduction must be one of 'none', 'mean', 'sum', got 'avg'"):
             FSLoss(3, reduction="avg")
-        with pytest.raises(ValueError, match="uncovered must be one of 'keep', 'ignore'"):
+        with pytest.raises(ValueError, match=r"uncovered must be one of \('keep', 'ignore'\), got 'drop'"):
             FSLoss(3, uncovered="drop")
-        with pytest.raises(ValueError, match="buffer_capacity == 0, must be >= 1"):
+        with pytest.raises(ValueError, match="buffer_capacity must be an int >= 1, got 0"):
             FSLoss(3, buffer_capacity=0)
         with pytest.raises(TypeError, match="update_frequency must be an int"):
             FSLoss(3, update_frequency=2.5)
@@ -373,7 +375,7 @@ class TestBadInput:
 
     def test_bad_update_frequency_in_call(self, warm):
         before = self.state(warm)
-        with pytest.raises(ValueError, match="update_frequency == 0, must be >= 1"):
+        with pytest.raises(ValueError, match="update_frequency must be an int >= 1, got 0"):
             warm(torch.zeros(3), torch.zeros(3, 6, dtype=torch.long), update_frequency=0)
         assert all(torch.equal(before[k], v) for k, v in warm.state_dict().items())
 
@@ -573,7 +575,7 @@ class CountingModel:
     def accumulate(self, L):
         return accumulate(torch.as_tensor(np.asarray(L), dtype=torch.int64), self.k)
 
-    def fit(self, L):
+    def fit(self, L, class_balance=None):
         return self.fit_statistics(self.accumulate(L))
 
     def fit_statistics(self, stats, class_balance=None):
@@ -692,8 +694,8 @@ class _FitWrapper:
     def __init__(self, model):
         self.model = model
 
-    def fit(self, L):
-        self.model.fit_statistics(self.model.accumulate(L))
+    def fit(self, L, class_balance=None):
+        self.model.fit_statistics(self.model.accumulate(L), class_balance=class_balance)
         return self
 
     def log_scores(self, codes):

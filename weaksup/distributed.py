@@ -10,13 +10,13 @@ uses).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import torch
 
 from .statistics import VoteStatistics
 
-__all__ = ["all_reduce_statistics", "distributed_active"]
+__all__ = ["agree_across_ranks", "all_reduce_statistics", "distributed_active"]
 
 
 def distributed_active(group: Optional[Any] = None) -> bool:
@@ -24,6 +24,73 @@ def distributed_active(group: Optional[Any] = None) -> bool:
     import torch.distributed as dist
 
     return bool(dist.is_available() and dist.is_initialized() and dist.get_world_size(group) > 1)
+
+
+def agree_across_ranks(
+    *,
+    ok: bool,
+    n: int,
+    seen: int,
+    refit: bool,
+    error: Optional[BaseException] = None,
+    group: Optional[Any] = None,
+    device: Any = "cpu",
+    owner: str = "the loss",
+) -> List[int]:
+    """Make every rank agree on a step before any rank changes its state.
+
+    A collective call (one ``all_reduce`` of ``4 x world_size`` integers): each
+    rank contributes whether its batch passed validation (``ok``), its batch
+    size ``n``, the items it has seen and whether its schedule refits now.
+    Every rank then raises, within the one collective, unless all ranks are
+    valid and in step, so no rank ever sums another step's statistics and no
+    rank waits for a peer that gave up. What a user sees:
+
+    - the rank whose batch was bad raises its own ``error`` (naming the
+      argument); the others raise ``RuntimeError("... rank(s) [r] rejected
+      their batch ...")``;
+    - batches of different sizes on different ranks (an empty batch on one
+      rank only, for example) raise ``ValueError`` on every rank;
+    - ranks that disagree on the items seen or the refit schedule (a loss
+      reset or reloaded on some ranks only) raise ``RuntimeError``.
+
+    In each case no rank changed its state, so all ranks may go on together.
+    Without an initialised process group this only re-raises ``error``.
+
+    Returns:
+        the batch sizes of all ranks.
+    """
+    if not distributed_active(group):
+        if error is not None:
+            raise error
+        return [n]
+    import torch.distributed as dist
+
+    world, rank = dist.get_world_size(group), dist.get_rank(group)
+    header = torch.zeros((4, world), dtype=torch.int64, device=device)
+    header[:, rank] = torch.tensor([int(ok), n, seen, int(refit)], dtype=torch.int64)
+    dist.all_reduce(header, op=dist.ReduceOp.SUM, group=group)
+    oks, sizes, seens, refits = header.tolist()
+    if error is not None:
+        raise error
+    bad = [r for r in range(world) if not oks[r]]
+    if bad:
+        raise RuntimeError(
+            f"{owner}: rank(s) {bad} rejected their batch (see the error raised there); "
+            "no rank changed its state"
+        )
+    if len(set(sizes)) > 1:
+        raise ValueError(
+            f"{owner}: the ranks' batches differ in size ({sizes} items on ranks 0..{world - 1}); every rank must "
+            "feed a batch of the same size (as DistributedSampler does) so that the refits, which all-reduce "
+            "the statistics, stay in step; no rank changed its state"
+        )
+    if len(set(seens)) > 1 or len(set(refits)) > 1:
+        raise RuntimeError(
+            f"{owner}: the ranks are out of step (items seen {seens}, refit due {refits}); was the loss reset, "
+            "reloaded or given another update_frequency on some ranks only? No rank changed its state"
+        )
+    return sizes
 
 
 def all_reduce_statistics(stats: VoteStatistics, group: Optional[Any] = None) -> VoteStatistics:

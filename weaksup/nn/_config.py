@@ -1,0 +1,64 @@
+"""Construction-time helpers of the online losses: configuration checks and the class balance."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+
+from .._validation import check_bool
+from ..class_balance import estimate_class_balance, resolve_class_balance
+from ..statistics import VoteStatistics, accumulate
+
+__all__ = ["BalanceMixin", "check_configuration", "check_triplets", "probe_statistics"]
+
+
+def probe_statistics(m: int, k: int, groups) -> VoteStatistics:
+    """Statistics of a few synthetic items on which every configuration that
+    can fit at all fits: every LF votes every class, pairs agree and disagree."""
+    rows = [[c] * m for c in range(k)] * 2
+    rows += [[(i + r) % k for i in range(m)] for r in range(k)]
+    rows.append([-1] * m)
+    return accumulate(torch.tensor(rows, dtype=torch.int64), k, groups)
+
+
+def check_configuration(owner: str, model: Any, stats: VoteStatistics, fit) -> None:
+    """Fit a copy of ``model`` once on ``stats`` so that configuration errors
+    raise at construction (as ``ValueError``/``TypeError``), not at the first refit."""
+    probe = copy.deepcopy(model)
+    try:
+        fit(probe, stats)
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"{owner}'s label model rejects its configuration: {err}") from err
+    except Exception as err:  # noqa: BLE001 - any other failure is a configuration error too
+        raise ValueError(f"{owner}'s label model rejects its configuration: {type(err).__name__}: {err}") from err
+
+
+class BalanceMixin:
+    """The class balance of a loss: resolved once at construction (given,
+    counted from ``Y_dev``), else uniform or estimated at each refit."""
+
+    def _init_balance(self, class_balance: Any, Y_dev: Any, k: int, convention: str, v: int, estimate: bool) -> None:
+        self.estimate_balance = check_bool(estimate, "estimate_balance")
+        resolved = resolve_class_balance(class_balance, Y_dev, cardinality=k, convention=convention, v=v)
+        self.register_buffer("class_balance", resolved)
+        n = 2 ** v if convention == "flyingsquid" else k
+        self.register_buffer("_uniform", torch.full((n,), 1.0 / n, dtype=torch.float64), persistent=False)
+
+    def _balance(self, stats: VoteStatistics) -> torch.Tensor:
+        if self.class_balance is not None:
+            return self.class_balance
+        if self.estimate_balance:
+            return estimate_class_balance(stats)
+        return self._uniform
+
+
+def check_triplets(triplets: Any, m: int) -> None:
+    """LF indices named by ``triplets`` (as integers) must exist."""
+    if triplets is None:
+        return
+    for trip in triplets:
+        for item in trip if isinstance(trip, (list, tuple)) else [trip]:
+            if isinstance(item, int) and not 0 <= item < m:
+                raise ValueError(f"triplets must name LFs 0..{m - 1}, got {item} in {tuple(trip)!r}")

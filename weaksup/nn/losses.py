@@ -1,0 +1,590 @@
+"""The online losses: :class:`FSLoss` (binary, FlyingSquid) and
+:class:`FSCrossEntropyLoss` (``k`` classes, Snorkel votes).
+
+Both are :class:`~weaksup.nn._online.OnlineLabelLoss`: the buffer, the
+statistics, the refit schedule and ``forward`` live there (see
+:mod:`weaksup.nn`); here are the vote conventions, the label models and the
+loss functions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import torch
+
+from .. import functional as WF
+from .._backend import small_cpu_work
+from .._validation import check_bool, check_choice, check_int
+from ..class_balance import resolve_class_balance
+from ..conventions import check_votes
+from ..label_model import SOLVE_METHODS, LabelModel
+from ..statistics import VoteStatistics
+from ._config import BalanceMixin, check_configuration, check_triplets, probe_statistics
+from ._online import Batch, OnlineLabelLoss, optional_float_buffer
+from ._triplet_path import TripletPath
+
+__all__ = ["FSLoss", "FSCrossEntropyLoss"]
+
+
+class FSLoss(BalanceMixin, OnlineLabelLoss):
+    r"""FlyingSquid as a loss: BCE with logits against an online label model.
+
+    A drop-in for ``flyingsquid.pytorch_loss.FSLoss`` (same arguments, same
+    call, FlyingSquid's votes: ``+1``/``-1``, ``0`` = abstain). Upstream's
+    crashes (on construction, with ``clamp_vals=True`` and with ``v > 1``)
+    are fixed. The buffer, the refits and the differences from upstream's
+    per-item loop are described in :mod:`weaksup.nn`; in short: the buffer
+    holds the most recent ``buffer_capacity`` items, the label model is refit
+    from the buffer's statistics every ``update_frequency`` items (at most once
+    per batch, after the batch enters the buffer), and each item's soft label
+    :math:`q_{it} = P(Y_t = +1 \mid \text{votes}_i)` comes from the model as it
+    was when the item's batch was scored. The loss is
+
+    .. math::
+        \ell_{it} = -w_{it}\,[\,p_t\, q_{it} \log\sigma(x_{it}) + (1 - q_{it}) \log(1 - \sigma(x_{it}))\,]
+
+    (:func:`weaksup.functional.fs_loss`), reduced over items and tasks.
+
+    Args:
+        m: number of labeling functions (at least 3).
+        v: number of tasks (a sequence's length). Default: 1.
+        task_deps: ``(t, u)`` edges between tasks (a chain for sequences).
+            Default: ``[]``.
+        lf_task_deps: ``(i, t)``: LF ``i`` votes on task ``t``. Default: every
+            LF on task 0.
+        lf_deps: ``(i, j)`` edges between dependent LFs. Default: ``[]``.
+        Y_dev: gold labels (-1/+1), ``(n_dev,)`` or ``(n_dev, v)``, used only to
+            count the class balance. Default: ``None``.
+        cb: class balance, the ``2**v`` probabilities of the label vectors
+            (wins over ``Y_dev``). Default: ``None`` (uniform).
+        allow_abstentions: votes may be 0. Default: ``True``.
+        device: where the state lives. Default: ``'cpu'``.
+        buffer_capacity: items the buffer holds (per rank). Default: 100.
+        update_frequency: refit every this many items. Default: 10.
+        clamp_vals: round the soft labels to 0/1 (hard labels). Default: ``False``.
+        triplets: fixed triplets, used by ``solve_method='triplet'``.
+            Default: ``None``.
+        pos_weight: weight of positive examples, one per task (broadcast), as
+            in :class:`torch.nn.BCEWithLogitsLoss`. Default: ``None``.
+        reduction: ``'none' | 'mean' | 'sum'``. Default: ``'mean'`` (over items
+            and tasks, as upstream).
+        weight: rescaling weight broadcast against the ``(n, v)`` loss (as in
+            :class:`torch.nn.BCEWithLogitsLoss`). Default: ``None``.
+        uncovered: items on which every LF abstains: ``'keep'`` (soft label =
+            the class balance) or ``'ignore'`` (left out). Default: ``'keep'``.
+        solve_method: the label model's ``solve_method`` (one of
+            ``weaksup.label_model.SOLVE_METHODS``). Default: ``'triplet_mean'``.
+        triplet_seed: seed of the label model's triplet shuffle. Default: 0.
+        label_model: another label model to refit instead of FlyingSquid's,
+            for example ``MulticlassLabelModel(2)`` (its class 0 is the
+            negative, class 1 the positive label): any object implementing
+            :class:`weaksup.base.LabelModelProtocol` (the loss uses its
+            ``groups``, ``fit_statistics(stats, class_balance=...)`` and
+            ``log_scores(codes)``, which must return ``(n, 2**v)``).
+            Default: ``None`` (a :class:`~weaksup.LabelModel` built from the
+            graph arguments).
+        distributed: all-reduce statistics across ranks: ``None`` = when a
+            process group with more than one rank is initialised. Default: ``None``.
+        process_group: the group to all-reduce over. Default: ``None`` (world).
+        estimate_balance: with neither ``cb`` nor ``Y_dev``, estimate the class
+            balance from the buffer's votes at each refit
+            (:func:`weaksup.class_balance.estimate_class_balance`) instead of
+            using the uniform one. Default: ``False`` (uniform, as upstream).
+        check_logits: refuse NaN/inf logits with a clear error; ``None``:
+            where the logits are on the CPU (on an accelerator the check would
+            wait for the device every step). Default: ``None``.
+
+    Configuration errors (a solve method the graph cannot use, a triplet
+    naming a missing LF, ...) raise at construction: the label model is
+    fitted once, on a copy, on a few synthetic items.
+
+    Attributes:
+        label_model (alias ``lm``): the :class:`~weaksup.LabelModel` refit
+            from the buffer (with the default graph it is fitted when first
+            read: the loss itself uses a fused form of the same fit).
+        last_targets: the soft labels of the last batch (detached).
+        statistics: the buffer's :class:`~weaksup.statistics.VoteStatistics`
+            (this rank's; :meth:`synced_statistics` for all ranks').
+        Buffers (all in ``state_dict()``): ``vote_codes`` ``(buffer_capacity,
+        m)`` int8, the ring buffer as codes (-1 abstain, 0 negative, 1
+        positive; :meth:`buffer_votes` gives the votes, oldest first);
+        upstream's counters ``buffer_size`` and ``buffer_index``;
+        ``items_seen``; ``refits``; ``stats_*`` (the buffer's counts);
+        ``model_stats_*`` (the counts the current model was fitted on);
+        ``pos_weight``, ``weight`` and ``class_balance`` when set.
+
+    Shape:
+        - predictions (``input``): ``(n,)`` or ``(n, 1)`` logits for ``v = 1``;
+          ``(n, v)`` for sequences.
+        - weak_labels: ``(n, m)`` votes in {-1, 0, +1}; ``lf_task_deps`` says
+          which task each column votes on.
+        - weight (forward): ``(n,)``, one weight per item. Optional.
+        - target (``predict_proba``, ``last_targets``): ``(n, v)``.
+        - output: scalar; ``'none'``: the shape of ``predictions``.
+
+    Example:
+        >>> import torch
+        >>> from weaksup.nn import FSLoss
+        >>> criterion = FSLoss(3, buffer_capacity=1000, update_frequency=4)
+        >>> logits = torch.zeros(4, requires_grad=True)
+        >>> votes = torch.tensor([[1, 1, 0], [-1, -1, 1], [1, 0, 1], [-1, -1, -1]])
+        >>> loss = criterion(logits, votes)
+        >>> loss.backward()
+        >>> criterion.last_targets.shape
+        torch.Size([4, 1])
+    """
+
+    convention = "flyingsquid"
+
+    def __init__(
+        self,
+        m: int,
+        v: int = 1,
+        task_deps: Sequence[Tuple[int, int]] = [],
+        lf_task_deps: Sequence[Tuple[int, int]] = [],
+        lf_deps: Sequence[Tuple[int, int]] = [],
+        Y_dev: Any = None,
+        cb: Any = None,
+        allow_abstentions: bool = True,
+        device: Any = "cpu",
+        buffer_capacity: int = 100,
+        update_frequency: int = 10,
+        clamp_vals: bool = False,
+        triplets: Any = None,
+        pos_weight: Any = None,
+        *,
+        reduction: str = "mean",
+        weight: Any = None,
+        uncovered: str = "keep",
+        solve_method: str = "triplet_mean",
+        triplet_seed: Optional[int] = 0,
+        label_model: Any = None,
+        distributed: Optional[bool] = None,
+        process_group: Any = None,
+        estimate_balance: bool = False,
+        check_logits: Optional[bool] = None,
+    ) -> None:
+        m = check_int(m, "m", minimum=1)
+        v = check_int(v, "v", minimum=1)
+        solve_method = check_choice(solve_method, "solve_method", SOLVE_METHODS)
+        allow_abstentions = check_bool(bool(allow_abstentions), "allow_abstentions")
+        graph_model = LabelModel(
+            m, v=v, y_edges=list(task_deps), lambda_y_edges=list(lf_task_deps), lambda_edges=list(lf_deps),
+            allow_abstentions=allow_abstentions, triplets=triplets, triplet_seed=triplet_seed,
+        )
+        check_triplets(triplets, m)
+        k_model = getattr(label_model, "cardinality", None)
+        if label_model is not None and isinstance(k_model, int) and k_model != 2 ** v:
+            raise ValueError(
+                f"label_model scores {k_model} classes, but v={v} task(s) need 2**v = {2 ** v} label vectors"
+            )
+        groups = graph_model.graph.groups if label_model is None else tuple(getattr(label_model, "groups", ()) or ())
+        super().__init__(
+            m, 2, groups=groups, buffer_capacity=buffer_capacity, update_frequency=update_frequency,
+            reduction=reduction, uncovered=uncovered, distributed=distributed, process_group=process_group,
+            check_logits=check_logits,
+        )
+        self.m, self.v = m, v
+        self.task_deps = list(task_deps)
+        self.lf_task_deps = list(graph_model.graph.lambda_y_edges)  # upstream's default filled in
+        self.lf_deps = list(lf_deps)
+        self.Y_dev, self.cb = Y_dev, cb
+        self.allow_abstentions = allow_abstentions
+        self.clamp_vals = check_bool(bool(clamp_vals), "clamp_vals")
+        self.triplets, self.triplet_seed = triplets, triplet_seed
+        self.solve_method = solve_method
+        if estimate_balance and v != 1:
+            raise ValueError(f"estimate_balance=True needs one task (v=1), got v={v}; pass cb or Y_dev instead")
+        self._init_balance(cb, Y_dev, 2, "flyingsquid", v, estimate_balance)
+        self.register_buffer("pos_weight", optional_float_buffer(pos_weight, "pos_weight"))
+        self.register_buffer("weight", optional_float_buffer(weight, "weight"))
+        configs = torch.tensor(list(itertools.product((0.0, 1.0), repeat=v)), dtype=torch.float64)
+        self.register_buffer("_task_bits", configs, persistent=False)  # (2**v, v): bit of task t
+        self.register_buffer("_vote_lut", torch.tensor([0, -1, 1], dtype=torch.int8), persistent=False)
+        self._custom_model = label_model is not None
+        self._model = graph_model if label_model is None else label_model
+        # FSLoss's defaults: one task, independent LFs, the triplet mean -> the fused path
+        self._fused = (
+            label_model is None and v == 1 and graph_model.graph.independent
+            and solve_method == "triplet_mean" and allow_abstentions
+        )
+        self._path: Optional[TripletPath] = None
+        self._posterior: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+        self._model_behind = False  # the fused path refit; label_model not fitted yet
+        probe = probe_statistics(m, 2, groups)
+        check_configuration(type(self).__name__, self._model, probe, lambda model, s: self._fit_model(model, s))
+        self.to(device)
+        self._on_state_moved()
+
+    # ---- label model ---------------------------------------------------------
+    @property
+    def label_model(self) -> Any:
+        """The label model refit from the buffer (fitted on first read when the
+        fused path did the refits)."""
+        if self._model_behind and self.fitted:
+            self._fit_model(self._model, self._stats_view("model_stats_"))
+            self._model_behind = False
+        return self._model
+
+    @property
+    def lm(self) -> Any:
+        """Upstream's name for :attr:`label_model`."""
+        return self.label_model
+
+    def _fit_model(self, model: Any, stats: VoteStatistics) -> None:
+        balance = self._balance(stats)
+        with small_cpu_work(stats.device):
+            if self._custom_model:
+                model.fit_statistics(stats, class_balance=balance)
+            else:
+                model.fit_statistics(stats, class_balance=balance, Y_dev=None, solve_method=self.solve_method)
+
+    def _fit(self, stats: VoteStatistics) -> None:
+        if self._fused:
+            self._posterior = self._path.solve(stats.co_votes, stats.n_items, self._balance(stats))
+            self._model_behind = True
+        else:
+            self._fit_model(self._model, stats)
+
+    def _reset_model(self) -> None:
+        self._posterior = None
+        self._model_behind = False
+        if not self._custom_model:
+            self._model = LabelModel(
+                self.m, v=self.v, y_edges=self.task_deps, lambda_y_edges=self.lf_task_deps,
+                lambda_edges=self.lf_deps, allow_abstentions=self.allow_abstentions,
+                triplets=self.triplets, triplet_seed=self.triplet_seed,
+            )
+
+    def _on_state_moved(self) -> None:
+        if self._fused and (self._path is None or self._path.device != self.device):
+            self._path = TripletPath(self.m, self.device)
+        self._posterior = None if self._model_stale else self._posterior
+
+    # ---- convention ------------------------------------------------------------
+    def _votes_to_codes(self, votes: torch.Tensor) -> torch.Tensor:
+        codes = check_votes(votes, convention="flyingsquid", n_lfs=self.m, name="weak_labels", allow_empty=True)
+        self._check_abstentions(codes)
+        return codes
+
+    def _check_abstentions(self, codes: torch.Tensor) -> None:
+        if not self.allow_abstentions and bool((codes < 0).any()):
+            raise ValueError("weak_labels contain abstentions (0) but the loss was built with allow_abstentions=False")
+
+    def _vote_range(self) -> Tuple[int, int]:
+        return -1, 1
+
+    def _integer_votes_to_codes(self, votes: torch.Tensor) -> torch.Tensor:
+        # votes -1, 0, +1 -> codes 0, -1, 1: one lookup (int8, the buffer's dtype)
+        lut = self._vote_lut if votes.device == self._vote_lut.device else self._vote_lut.to(votes.device)
+        codes = lut[votes.to(torch.int64) + 1 if votes.dtype != torch.int64 else votes + 1]
+        self._check_abstentions(codes)
+        return codes
+
+    @staticmethod
+    def _codes_to_votes(codes: torch.Tensor) -> torch.Tensor:
+        return torch.where(codes < 0, torch.zeros_like(codes), 2 * codes - 1)
+
+    def _check_prediction_shape(self, predictions: torch.Tensor, n: int) -> None:
+        ok = predictions.shape == (n, self.v) or (self.v == 1 and predictions.shape == (n,))
+        if not ok:
+            want = f"({n},) or ({n}, 1)" if self.v == 1 else f"({n}, {self.v})"
+            raise ValueError(
+                f"predictions must have shape {want} for {n} items and v={self.v} task(s), "
+                f"got shape {tuple(predictions.shape)}"
+            )
+
+    # ---- soft labels and loss ------------------------------------------------
+    def _encode(self, batch: Batch) -> None:
+        if self._fused:
+            batch.features = self._path.onehot(batch.codes)
+
+    def _targets(self, codes: torch.Tensor, onehot: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``(n, v)`` float64 P(Y_t = +1 | votes) of codes ``(n, m)``."""
+        if codes.shape[0] == 0:
+            return torch.zeros((0, self.v), dtype=torch.float64, device=codes.device)
+        if self._fused:
+            if self._posterior is None:  # after a load or a move: rebuild from the fitted statistics
+                self._fit(self._stats_view("model_stats_"))
+            onehot = self._path.onehot(codes) if onehot is None else onehot
+            q = TripletPath.posterior(onehot, *self._posterior)
+        else:
+            scores = self._model.log_scores(codes)
+            if scores.shape[1] != self._task_bits.shape[0]:
+                raise ValueError(
+                    f"the label model scores {scores.shape[1]} label vectors, but v={self.v} task(s) need "
+                    f"2**v = {self._task_bits.shape[0]}"
+                )
+            scores = scores.to(torch.float64)
+            if self.v == 1:  # P(Y = +1) = sigmoid(s_+ - s_-): one op instead of a softmax and a product
+                q = torch.sigmoid(scores[:, 1:] - scores[:, :1])
+            else:
+                q = torch.softmax(scores, dim=1) @ self._task_bits
+        if self.clamp_vals:
+            q = (q >= 0.5).to(q.dtype)
+        return q
+
+    def _soft_labels(self, batch: Batch) -> torch.Tensor:
+        return self._targets(batch.codes, batch.features)
+
+    def _loss(self, predictions: torch.Tensor, targets: torch.Tensor, batch: Batch) -> torch.Tensor:
+        if batch.n == 0:
+            soft = torch.zeros_like(predictions)
+        else:
+            soft = targets.to(predictions.dtype).reshape(predictions.shape)
+        return WF.fs_loss(
+            predictions, soft, weight=self.weight, pos_weight=self.pos_weight, reduction=self.reduction,
+            item_weight=batch.item_weight, valid=self._valid(batch),
+        )
+
+    def extra_repr(self) -> str:
+        return f"v={self.v}, " + super().extra_repr()
+
+
+class FSCrossEntropyLoss(BalanceMixin, OnlineLabelLoss):
+    r"""Cross-entropy against an online many-class label model.
+
+    The ``k``-class sibling of :class:`FSLoss` (same buffer, refits, devices,
+    checkpoints and data-parallel behaviour, described in :mod:`weaksup.nn`),
+    in the Snorkel/WRENCH vote convention: ``-1`` = abstain, classes
+    ``0..k-1``. Each item's soft label :math:`q_{ic} = P(Y_i = c \mid
+    \text{votes}_i)` comes from a :class:`~weaksup.multiclass.MulticlassLabelModel`
+    refit from the buffer's statistics, and the loss is
+
+    .. math::
+        \ell_i = -\sum_c w_c\, q_{ic} \log \operatorname{softmax}(x_i)_c
+
+    (:func:`weaksup.functional.fs_cross_entropy`).
+
+    Args:
+        m: number of labeling functions.
+        num_classes: ``k``.
+        class_balance: ``(k,)`` class probabilities or ``'uniform'``.
+            Default: ``None`` (counted from ``Y_dev``, else uniform or
+            estimated, see ``estimate_balance``).
+        Y_dev: gold labels ``0..k-1`` used only to count the class balance.
+            Default: ``None``.
+        buffer_capacity: items the buffer holds (per rank). Default: 100.
+        update_frequency: refit every this many items. Default: 10.
+        clamp_vals: train on the argmax (one-hot) instead of the soft label.
+            Default: ``False``.
+        weight: ``(k,)`` per-class weight, as in :class:`torch.nn.CrossEntropyLoss`.
+            Default: ``None``.
+        reduction: ``'none' | 'mean' | 'sum'``. Default: ``'mean'``.
+        uncovered: items on which every LF abstains: ``'keep'`` (soft label =
+            the model's answer for no votes) or ``'ignore'``. Default: ``'keep'``.
+        device: where the state lives. Default: ``'cpu'``.
+        label_model: the label model to refit: any object implementing
+            :class:`weaksup.base.LabelModelProtocol`. Default:
+            ``MulticlassLabelModel(cardinality=k)`` built with ``model_options``.
+        model_options: keyword arguments for the default label model.
+        distributed, process_group, estimate_balance, check_logits: as in
+            :class:`FSLoss`.
+
+    Adding a class (a new label during training): :meth:`add_class` or
+    :meth:`resize` migrate the buffer, the statistics and the model without
+    counting any item or moving the refit schedule.
+
+    Shape:
+        - predictions (``input``): ``(n, k)`` logits.
+        - weak_labels: ``(n, m)`` votes in ``-1..k-1``.
+        - weight (forward): ``(n,)`` per-item weights. Optional.
+        - target (``predict_proba``, ``last_targets``): ``(n, k)``.
+        - output: scalar; ``'none'``: ``(n,)``.
+
+    Example:
+        >>> import torch
+        >>> from weaksup.nn import FSCrossEntropyLoss
+        >>> criterion = FSCrossEntropyLoss(3, 3, buffer_capacity=1000)
+        >>> votes = torch.tensor([[0, 0, -1], [2, 1, 2], [1, 1, 1], [-1, 2, 2]])
+        >>> logits = torch.zeros(4, 3, requires_grad=True)
+        >>> loss = criterion(logits, votes)
+        >>> loss.backward()
+        >>> criterion.last_targets.shape
+        torch.Size([4, 3])
+    """
+
+    convention = "snorkel"
+
+    def __init__(
+        self,
+        m: int,
+        num_classes: int,
+        *,
+        class_balance: Any = None,
+        Y_dev: Any = None,
+        buffer_capacity: int = 100,
+        update_frequency: int = 10,
+        clamp_vals: bool = False,
+        weight: Any = None,
+        reduction: str = "mean",
+        uncovered: str = "keep",
+        device: Any = "cpu",
+        label_model: Any = None,
+        model_options: Optional[Dict[str, Any]] = None,
+        distributed: Optional[bool] = None,
+        process_group: Any = None,
+        estimate_balance: bool = False,
+        check_logits: Optional[bool] = None,
+    ) -> None:
+        m = check_int(m, "m", minimum=1)
+        num_classes = check_int(num_classes, "num_classes", minimum=2)
+        if model_options is not None and not isinstance(model_options, dict):
+            raise TypeError(f"model_options must be a dict of keyword arguments, got {type(model_options).__name__}")
+        self.model_options = dict(model_options or {})
+        if label_model is not None and self.model_options:
+            raise ValueError("model_options configure the default label model; pass them to label_model instead")
+        self._custom_model = label_model is not None
+        model = label_model if label_model is not None else self._default_model(num_classes)
+        super().__init__(
+            m, num_classes, groups=tuple(getattr(model, "groups", ()) or ()), buffer_capacity=buffer_capacity,
+            update_frequency=update_frequency, reduction=reduction, uncovered=uncovered, distributed=distributed,
+            process_group=process_group, check_logits=check_logits,
+        )
+        self.m, self.num_classes = m, num_classes
+        self.label_model = model
+        self.clamp_vals = check_bool(bool(clamp_vals), "clamp_vals")
+        self._init_balance(class_balance, Y_dev, num_classes, "snorkel", 1, estimate_balance)
+        self.register_buffer("weight", self._class_weight(weight, num_classes))
+        probe = probe_statistics(m, num_classes, self._groups)
+        check_configuration(type(self).__name__, model, probe, self._fit_model)
+        self.to(device)
+
+    def _default_model(self, k: int) -> Any:
+        from ..multiclass import MulticlassLabelModel
+
+        try:
+            return MulticlassLabelModel(cardinality=k, **self.model_options)
+        except TypeError as err:
+            raise TypeError(f"model_options: {err}") from None
+
+    @staticmethod
+    def _class_weight(weight: Any, k: int) -> Optional[torch.Tensor]:
+        t = optional_float_buffer(weight, "weight")
+        if t is not None and t.shape != (k,):
+            raise ValueError(f"weight must have shape ({k},), one weight per class, got {tuple(t.shape)}")
+        return t
+
+    # ---- label model -------------------------------------------------------------
+    def _fit_model(self, model: Any, stats: VoteStatistics) -> None:
+        with small_cpu_work(stats.device):
+            model.fit_statistics(stats, class_balance=self._balance(stats))
+
+    def _fit(self, stats: VoteStatistics) -> None:
+        self._fit_model(self.label_model, stats)
+
+    def _reset_model(self) -> None:
+        if not self._custom_model:
+            self.label_model = self._default_model(self.num_classes)
+
+    # ---- convention ----------------------------------------------------------------
+    def _votes_to_codes(self, votes: torch.Tensor) -> torch.Tensor:
+        return check_votes(
+            votes, convention="snorkel", n_lfs=self.m, cardinality=self.num_classes,
+            name="weak_labels", allow_empty=True,
+        ).to(torch.int64)
+
+    def _vote_range(self) -> Tuple[int, int]:
+        return -1, self.num_classes - 1
+
+    @staticmethod
+    def _integer_votes_to_codes(votes: torch.Tensor) -> torch.Tensor:
+        return votes if votes.dtype == torch.int64 else votes.to(torch.int64)
+
+    @staticmethod
+    def _codes_to_votes(codes: torch.Tensor) -> torch.Tensor:
+        return codes
+
+    def _check_prediction_shape(self, predictions: torch.Tensor, n: int) -> None:
+        if predictions.shape != (n, self.num_classes):
+            raise ValueError(
+                f"predictions must have shape ({n}, {self.num_classes}) for {n} items and "
+                f"num_classes={self.num_classes}, got shape {tuple(predictions.shape)}"
+            )
+
+    # ---- soft labels and loss ----------------------------------------------------
+    def _targets(self, codes: torch.Tensor) -> torch.Tensor:
+        """``(n, k)`` float64 P(Y = c | votes)."""
+        if codes.shape[0] == 0:
+            return torch.zeros((0, self.num_classes), dtype=torch.float64, device=codes.device)
+        q = torch.softmax(self.label_model.log_scores(codes).to(torch.float64), dim=1)
+        if self.clamp_vals:
+            q = torch.nn.functional.one_hot(q.argmax(1), self.num_classes).to(q.dtype)
+        return q
+
+    def _soft_labels(self, batch: Batch) -> torch.Tensor:
+        return self._targets(batch.codes)
+
+    def _loss(self, predictions: torch.Tensor, targets: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return WF.fs_cross_entropy(
+            predictions, targets.to(predictions.dtype), weight=self.weight, reduction=self.reduction,
+            item_weight=batch.item_weight, valid=self._valid(batch),
+        )
+
+    # ---- adding classes ------------------------------------------------------------
+    def resize(
+        self, num_classes: int, *, class_balance: Any = None, weight: Any = None, label_model: Any = None
+    ) -> "FSCrossEntropyLoss":
+        """Grow to ``num_classes`` classes; returns ``self``.
+
+        The buffer keeps its votes (they stay valid), the statistics are
+        re-laid for the new classes (which have no votes yet), and a fitted
+        model is refit from the statistics it was fitted on. No item is
+        counted: ``items_seen``, ``refits`` and the refit schedule are unchanged.
+        The end model's output layer is the caller's to grow.
+
+        Args:
+            num_classes: the new ``k``, at least the current one.
+            class_balance: ``(num_classes,)`` probabilities; required when the
+                loss holds a class balance (given or counted from ``Y_dev``).
+            weight: ``(num_classes,)`` per-class weights; required when the
+                loss has class weights.
+            label_model: the model for the new classes; required when the loss
+                was given its own ``label_model`` (the default one is rebuilt).
+
+        All arguments are checked before anything changes.
+        """
+        k = check_int(num_classes, "num_classes", minimum=self.num_classes)
+        if k == self.num_classes and class_balance is None and weight is None and label_model is None:
+            return self
+        if self.class_balance is not None and class_balance is None:
+            raise ValueError(f"class_balance: this loss holds a class balance; pass one of {k} entries to resize")
+        if self.weight is not None and weight is None:
+            raise ValueError(f"weight: this loss has class weights; pass {k} of them to resize")
+        if self._custom_model and label_model is None:
+            raise ValueError("label_model: this loss refits its own label model; pass one for the new classes")
+        balance = None
+        if class_balance is not None:
+            balance = resolve_class_balance(class_balance, None, cardinality=k, convention="snorkel")
+        new_weight = self._class_weight(weight, k) if weight is not None else None
+        if label_model is not None:
+            model = label_model
+        else:
+            saved, self.num_classes = self.num_classes, k
+            try:
+                model = self._default_model(k)
+            finally:
+                self.num_classes = saved
+        # every check passed: migrate
+        self._migrate_statistics(k)
+        self.num_classes = k
+        self.label_model = model
+        self._custom_model = label_model is not None or self._custom_model
+        if balance is not None:
+            self.class_balance = balance.to(self.device)
+        if new_weight is not None:
+            self.weight = new_weight.to(self.device)
+        self._uniform = torch.full((k,), 1.0 / k, dtype=torch.float64, device=self.device)
+        self._model_stale = self.fitted
+        self.last_targets = None
+        return self
+
+    def add_class(self, **options: Any) -> "FSCrossEntropyLoss":
+        """Add one class (``resize(num_classes + 1, **options)``); returns ``self``."""
+        return self.resize(self.num_classes + 1, **options)
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}, " + super().extra_repr()
+

@@ -2,7 +2,12 @@
 
 import inspect
 import json
+import math
+import os
+import subprocess
+import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,3 +256,89 @@ def test_import_weaksup_does_not_import_prodigy():
     code = "import sys, weaksup; print('weaksup.prodigy' in sys.modules, 'prodigy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# -- entry points: resolved the way Prodigy's registry does -------------------------
+ROOT = Path(__file__).resolve().parents[1]
+STAND_INS = Path(__file__).resolve().parent / "stand_ins"  # holds a stand-in `prodigy` package
+
+
+def declared_entry_points(tmp_path):
+    """A dist-info folder with the ``prodigy_recipes`` entry points declared in
+    pyproject.toml (so the test reads the source, not a stale installation)."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["prodigy_recipes"]
+    dist = tmp_path / "site" / "weaksup-0.1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: weaksup\nVersion: 0.1.0\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in declared.items())
+    (dist / "entry_points.txt").write_text("[prodigy_recipes]\n" + lines)
+    return declared, dist.parent
+
+
+def run_with_prodigy(tmp_path, *args, code=None):
+    _, site = declared_entry_points(tmp_path)
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(site), str(STAND_INS), str(ROOT)])}
+    command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "prodigy", *args]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.fixture
+def small_source(tmp_path):
+    texts = [f"check out my channel {i}" if i % 2 else f"great song number {i}" for i in range(12)]
+    L = [[1, -1, 1] if i % 2 else [-1, 0, -1] for i in range(12)]
+    return write_jsonl(tmp_path / "comments.jsonl", texts, L)
+
+
+def test_entry_points_name_the_light_recipe_module():
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["prodigy_recipes"]
+    assert declared == {"weak.teach": "weaksup.prodigy.recipes:teach_recipe",
+                        "weak.review": "weaksup.prodigy.recipes:review_recipe"}
+
+
+def test_weak_teach_runs_from_the_command_line(tmp_path, small_source):
+    out = run_with_prodigy(tmp_path, "weak.teach", "spam_gold", small_source,
+                           "--label-names", "HAM,SPAM", "--lf-names", "my,song,check", "--batch-size", "4")
+    result = json.loads(out)
+    assert result["recipe"] == "weak.teach"  # the object Prodigy's decorator made, not the plain function
+    assert result["loaded_before_run"] == []  # resolving the recipe imported no torch
+    assert result["dataset"] == "spam_gold" and result["view_id"] == "classification"
+    assert len(result["tasks"]) == 4 and result["hashed"]
+    assert result["progress"] == pytest.approx(4 / 12)
+    assert math.isfinite(result["loss"])
+
+
+def test_weak_review_runs_from_the_command_line(tmp_path):
+    texts = ["check out my song", "great song", "subscribe to me", "love this song"]
+    source = write_jsonl(tmp_path / "conflicts.jsonl", texts, [[1, 0, -1], [-1, 0, -1], [1, 0, -1], [-1, 0, 0]])
+    result = json.loads(run_with_prodigy(tmp_path, "weak.review", "conflicts", source, "-b", "2"))
+    assert result["recipe"] == "weak.review" and result["view_id"] == "choice"
+    assert result["tasks"] == ["check out my song", "subscribe to me"] and result["progress"] == 1.0
+
+
+def test_importing_weaksup_prodigy_registers_nothing(tmp_path):
+    code = (
+        "import sys, catalogue\n"
+        "import weaksup.prodigy, weaksup.prodigy.recipes\n"
+        "import prodigy\n"
+        "before = catalogue.check_exists('prodigy', 'recipes', 'weak.teach')\n"
+        "recipe = prodigy.get_recipe('weak.teach')\n"
+        "print(before, catalogue.check_exists('prodigy', 'recipes', 'weak.teach'),\n"
+        "      recipe is weaksup.prodigy.recipes.teach_recipe, 'torch' in sys.modules)\n"
+    )
+    assert run_with_prodigy(tmp_path, code=code).split() == ["False", "True", "True", "False"]
+
+
+def test_entry_point_without_prodigy_says_so():
+    from weaksup.prodigy import recipes
+
+    with pytest.raises(ImportError, match="needs Prodigy"):
+        recipes.teach_recipe
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        recipes.nothing

@@ -135,8 +135,32 @@ def test_loss_errors_say_what_was_expected():
         mc(np.full((2, 3), 1 / 3, dtype="f"), np.array([[0, 1, 2, 3], [0, 0, 0, 0]]))
     with pytest.raises(ValueError, match=r"shape \(n, k\)"):
         mc(np.full((2,), 0.5, dtype="f"), np.zeros((2, 4), dtype=np.int64))
-    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
-        wthinc.OnlineLoss(wnn.FSLoss(4, reduction="none"))
+    with pytest.raises(ValueError, match="module must be one of weaksup.nn's online losses"):
+        wthinc.OnlineLoss(torch.nn.ReLU())
+    with pytest.raises(ValueError, match=r"normalize=True and reduction='sum' disagree"):
+        FSLoss(4, normalize=True, reduction="sum")
+    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"):
+        FSCrossEntropyLoss(4, 2, reduction="avg")
+
+
+def test_reduction_none_gives_one_loss_per_item():
+    """D14: ``weaksup.thinc.FSLoss(3, reduction="none")`` used to raise "got
+    multiple values for keyword argument 'reduction'"."""
+    votes = np.array([[1, 1, 0], [-1, -1, 1], [1, 0, 1], [0, 0, 0]])
+    guesses = np.array([[0.9], [0.2], [0.5], [0.7]], dtype="f")
+    per_item = FSLoss(3, reduction="none", update_frequency=1)
+    summed = FSLoss(3, reduction="sum", update_frequency=1)
+    d_none, loss_none = per_item(guesses, votes)
+    d_sum, loss_sum = summed(guesses, votes)
+    assert isinstance(loss_none, np.ndarray) and loss_none.shape[0] == 4 and loss_none.dtype == np.float32
+    assert float(loss_none.sum()) == pytest.approx(loss_sum, rel=1e-5)
+    np.testing.assert_allclose(d_none, d_sum, rtol=1e-5)  # each item's own gradient, not divided by n
+    assert per_item.module.reduction == "none" and not per_item.normalize
+    mc = FSCrossEntropyLoss(3, 2, reduction="none", normalize=False, update_frequency=1)
+    d, loss = mc(np.array([[0.9, 0.1], [0.2, 0.8]], dtype="f"), np.array([[0, 0, -1], [1, 1, 0]]))
+    assert d.shape == (2, 2) and loss.shape == (2,)
+    assert registry.resolve(Config().from_str(
+        '[loss]\n@losses = "weaksup.FSLoss.v1"\nm = 3\nreduction = "none"'))["loss"].module.reduction == "none"
 
 
 def test_losses_resolve_from_a_config():
@@ -328,6 +352,93 @@ def test_a_bare_linear_layer_resizes():
     model.resize_output(3).resize_input(4)
     assert isinstance(model.torch_module, torch.nn.Linear)
     assert tuple(model.torch_module.weight.shape) == (3, 4)
+
+
+def hashed_inputs(model, texts):
+    """HashedNgramClassifier's (indices, offsets, weights) as numpy arrays, for Thinc."""
+    return tuple(t.numpy() for t in model.encode(texts))
+
+
+def test_resize_output_of_the_hashed_ngram_classifier():
+    from weaksup.models import HashedNgramClassifier
+
+    module = HashedNgramClassifier(2, n_features=256)
+    texts = ["check out my channel", "great song", ""]
+    model = PyTorchWrapper(module)
+    assert model.get_dim("nO") == 2 and model.maybe_get_dim("nI") is None  # no Linear input layer
+    Y, backprop = model.begin_update(hashed_inputs(module, texts))
+    backprop(Y - np.array([[0.0, 1.0]] * 3, dtype="f"))
+    model.finish_update(Adam(0.5))
+    before = model.predict(hashed_inputs(module, texts))
+    assert not np.allclose(before, 0)
+    model.resize_output(3)  # a third class: the EmbeddingBag gets a zero column
+    grown = model.predict(hashed_inputs(module, texts))
+    assert grown.shape == (3, 3) and model.get_dim("nO") == 3
+    np.testing.assert_allclose(grown[:, :2], before, atol=1e-6)
+    np.testing.assert_array_equal(grown[:, 2], 0.0)
+    assert model.torch_module.cardinality == 3 and model.torch_module.bag.mode == "sum"
+    # it trains on, and a rebuilt two-class model loads the three-class parameters
+    Y, backprop = model.begin_update(hashed_inputs(module, texts))
+    backprop(Y - np.eye(3, dtype="f"))
+    model.finish_update(Adam(0.5))
+    rebuilt = PyTorchWrapper(HashedNgramClassifier(2, n_features=256)).from_bytes(model.to_bytes())
+    np.testing.assert_allclose(rebuilt.predict(hashed_inputs(module, texts)),
+                               model.predict(hashed_inputs(module, texts)), atol=1e-6)
+
+
+class EmbedThenClassify(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed = torch.nn.EmbeddingBag(20, 4, mode="mean")
+        self.head = torch.nn.Linear(4, 3)
+
+    def forward(self, ids, offsets):
+        return self.head(self.embed(ids, offsets))
+
+
+def test_resize_output_finds_the_last_layer_or_the_named_one():
+    ids, offsets = np.array([1, 2, 3, 4]), np.array([0, 2])
+    model = PyTorchWrapper(EmbedThenClassify())
+    assert model.get_dim("nO") == 3 and model.get_dim("nI") == 4
+    model.resize_output(5)  # the last resizable layer: the Linear head
+    assert model.torch_module.head.out_features == 5 and model.predict((ids, offsets)).shape == (2, 5)
+    with pytest.raises(RuntimeError):  # widening the embedding alone breaks the head: the caller's choice
+        model.resize_output(6, layer=model.torch_module.embed).predict((ids, offsets))
+    assert model.get_dim("nO") == 5  # a hidden layer is not the output layer
+    with pytest.raises(ValueError, match=r"layer ReLU object is not a torch.nn.Linear or torch.nn.EmbeddingBag"):
+        model.resize_output(3, layer=torch.nn.ReLU())
+
+
+def test_output_layer_given_at_wrap_time():
+    class TwoHeads(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.classes = torch.nn.Linear(4, 2)
+            self.aux = torch.nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.classes(x)
+
+    model = PyTorchWrapper(TwoHeads(), output_layer="classes")
+    assert model.get_dim("nO") == 2
+    model.resize_output(3)
+    assert model.torch_module.classes.out_features == 3 and model.torch_module.aux.out_features == 1
+    assert model.attrs["resize_output"](model, 4).get_dim("nO") == 4  # spaCy's path uses it too
+    with pytest.raises(ValueError, match=r"layer 'head' is not a torch.nn.Linear or torch.nn.EmbeddingBag.*'classes', 'aux'"):
+        PyTorchWrapper(TwoHeads(), output_layer="head")
+    with pytest.raises(TypeError, match="output_layer must be a layer name"):
+        PyTorchWrapper(TwoHeads(), output_layer=3)
+
+
+def test_set_dim_resizes_unless_forced(X):
+    model = PyTorchWrapper(mlp())
+    model.set_dim("nO", 5)  # without force the module follows the dim: no disagreement possible
+    assert model.torch_module[3].out_features == 5 and model.predict(X).shape == (6, 5)
+    model.set_dim("nO", 7, force=True)  # force records the value only, as Thinc's Model.set_dim
+    assert model.get_dim("nO") == 7 and model.torch_module[3].out_features == 5
+    model.set_dim("nI", 6)
+    assert model.torch_module[0].in_features == 6
 
 
 def test_bytes_and_disk_round_trip_parameters_only(X, tmp_path):

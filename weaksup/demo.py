@@ -22,11 +22,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-# The LFs of WRENCH's youtube data, in column order (the dataset's readme.txt).
-YOUTUBE_LF_NAMES = [
-    "keyword_my", "keyword_subscribe", "keyword_link", "keyword_please", "keyword_song",
-    "regex_check_out", "short_comment", "has_person_nlp", "textblob_polarity", "textblob_subjectivity",
-]
+from .datasets import YOUTUBE_LF_NAMES
+
 
 
 def _print(out: TextIO, text: str = "") -> None:
@@ -38,16 +35,16 @@ def _train_end_model(
     texts, targets, *, votes=None, epochs: int, batch_size: int, seed: int, lr: float,
     progress: bool, desc: str,
 ) -> Any:
-    """Train a :class:`~weaksup.prodigy.HashedNgramClassifier` (2 classes) with
+    """Train a :class:`~weaksup.models.HashedNgramClassifier` (2 classes) with
     minibatch Adam: against ``FSLoss`` on ``votes`` (FlyingSquid convention), or
-    against gold ``targets`` (0/1) when ``votes`` is None."""
+    against gold ``targets`` (0/1) when ``votes`` is None. The model starts at
+    zero; ``seed`` drives the shuffling through its own generator."""
     from tqdm.auto import tqdm
 
+    from .models import HashedNgramClassifier
     from .multiclass import MulticlassLabelModel
     from .nn import FSLoss
-    from .prodigy import HashedNgramClassifier
 
-    torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = HashedNgramClassifier(2)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -59,17 +56,14 @@ def _train_end_model(
         criterion = FSLoss(votes.shape[1], buffer_capacity=n, update_frequency=64,
                            label_model=MulticlassLabelModel(cardinality=2), uncovered="ignore")
         votes = torch.as_tensor(votes)
-    encoded = [model.encode([t]) for t in texts]  # per-item (indices, offsets), hashed once
+    hashed = [model.hash(t) for t in texts]  # each text hashed once, packed per batch
     steps = epochs * ((n + batch_size - 1) // batch_size)
     bar = tqdm(total=steps, desc=desc, unit="batch", disable=not progress, leave=True, file=sys.stderr)
     for _ in range(epochs):
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, batch_size):
             batch = order[start:start + batch_size]
-            parts = [encoded[i][0] for i in batch.tolist()]
-            indices = torch.cat(parts)
-            offsets = torch.tensor([0] + [len(p) for p in parts[:-1]]).cumsum(0)
-            logits = model(indices, offsets)
+            logits = model(*model.pack([hashed[i] for i in batch.tolist()]))
             logit = logits[:, 1] - logits[:, 0]  # log-odds of class 1 (SPAM)
             if votes is None:
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, targets[batch])
@@ -100,7 +94,8 @@ def run_demo(
         epochs: passes of the end model over the training comments. Default: 5.
         batch_size: items per step (and per call of ``FSLoss``). Default: 32.
         lr: Adam's learning rate. Default: 0.05.
-        seed: torch seed (initialisation and shuffling). Default: 0.
+        seed: seed of the shuffling (a generator of its own: torch's global
+            random state is left alone). Default: 0.
         progress: show a progress bar while the end models train. Default: True.
         out: where to print. Default: ``sys.stdout``.
 

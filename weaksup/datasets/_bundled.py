@@ -8,6 +8,13 @@ from typing import Dict
 from ._dataset import WeakDataset
 from ._wrench import SPLITS, _load
 
+# The labeling functions of the youtube data, in column order of its votes
+# (the list in ``readme.txt`` beside the data).
+YOUTUBE_LF_NAMES = (
+    "keyword_my", "keyword_subscribe", "keyword_link", "keyword_please", "keyword_song",
+    "regex_check_out", "short_comment", "has_person_nlp", "textblob_polarity", "textblob_subjectivity",
+)
+
 
 def _youtube_root():
     return resources.files(__package__).joinpath("data").joinpath("youtube")
@@ -18,7 +25,8 @@ def load_youtube(split: str = "train") -> WeakDataset:
 
     1,956 YouTube comments, 2 classes (0 = ``"HAM"``, 1 = ``"SPAM"``) and 10
     labeling functions (keywords, regular expressions, comment length,
-    sentiment; see ``readme.txt`` beside the data). Sizes: train 1,686,
+    sentiment; named in :data:`YOUTUBE_LF_NAMES`, described in ``readme.txt``
+    beside the data). Sizes: train 1,686,
     valid 120, test 250. The last 100 train rows (ids ``"1586"`` ..
     ``"1685"``, :attr:`WeakDataset.labeled_ids`) repeat earlier train items;
     ``ds.subset(~ds.labeled_mask)`` keeps each item once. Texts: YouTube

@@ -1,11 +1,7 @@
-"""Thinc integration: the weak-label losses in Thinc's style, and a PyTorch
-wrapper whose ``use_params``, resizing and serialisation work.
+"""Thinc losses over weaksup's online PyTorch losses.
 
-Needs Thinc 8.3 (the version spaCy 3.8 pins): ``pip install weaksup[spacy]``.
-Importing :mod:`weaksup` never imports Thinc; importing this module does.
-
-Losses (``thinc.loss.Loss`` contract: ``loss(guesses, votes) -> (d_guesses,
-loss)``, ``get_grad``, ``get_loss``):
+``thinc.loss.Loss`` contract: ``loss(guesses, votes) -> (d_guesses, loss)``,
+``get_grad``, ``get_loss``.
 
 - :class:`FSLoss` (registered as ``"weaksup.FSLoss.v1"``): binary, FlyingSquid
   votes (``+1``/``-1``, ``0`` = abstain), guesses are ``P(y = +1)``.
@@ -21,68 +17,52 @@ As Thinc's own losses do, the gradient is taken with respect to the
 through unchanged), so ``d_guesses = (guesses - soft_labels) / n`` with the
 default ``normalize=True``.
 
-The wrapper (:func:`PyTorchWrapper`, ``"weaksup.PyTorchWrapper.v1"``) builds on
-Thinc's ``PyTorchWrapper_v3``/``PyTorchShim`` and fixes what is wrong there:
-
-- ``with model.use_params(optimizer.averages):`` evaluates with the averaged
-  weights and restores the training weights after (Thinc's shim looks for
-  keys that its optimizer never writes, so it silently changes nothing);
-- the calling code sets the dropout rate (``set_dropout_rate(model, 0.2)``,
-  as spaCy does every update) and it reaches every ``torch.nn.Dropout``;
-- integer inputs (votes, token ids) are passed without asking for a gradient;
-- :meth:`TorchModel.resize_output` and :meth:`TorchModel.resize_input` grow or
-  shrink a linear layer (new neurons start at zero);
-- ``to_bytes``/``from_bytes``/``to_disk``/``from_disk`` store the parameters
-  only (tensors, loaded with ``weights_only=True``), and a model rebuilt with
-  its original architecture loads the parameters of a resized one.
+The registry names are registered when this module is imported (Thinc's
+``registry.losses`` decorator), which is how Thinc's entry points
+``thinc_losses`` find them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
-try:
-    import srsly
-    from thinc.api import Model, registry
-    from thinc.layers.pytorchwrapper import forward as _thinc_pytorch_forward
-    from thinc.loss import Loss
-    from thinc.shims import PyTorchGradScaler, PyTorchShim
-    from thinc.shims.shim import Shim
-    from thinc.types import ArgsKwargs
-    from thinc.util import convert_recursive, is_torch_array, is_xp_array, torch2xp, xp2torch
-except ImportError as err:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "weaksup.thinc needs Thinc 8.3 (the version spaCy 3.8 uses), which is not "
-        f"installed ({err}). Install it with: pip install weaksup[spacy]"
-    ) from err
-
-import numpy as np
 import torch
 import torch.nn as nn
+from thinc.api import registry
+from thinc.loss import Loss
 
-from ._backend import as_tensor
+from .._backend import as_tensor
+from .._validation import check_bool, check_choice
+from ..nn import FSCrossEntropyLoss as TorchFSCrossEntropyLoss
+from ..nn import FSLoss as TorchFSLoss
 
 __all__ = [
-    "FSLoss",
     "FSCrossEntropyLoss",
+    "FSLoss",
     "OnlineLoss",
-    "PyTorchWrapper",
-    "TorchModel",
-    "WeaksupPyTorchShim",
-    "configure_FSLoss_v1",
     "configure_FSCrossEntropyLoss_v1",
-    "convert_pytorch_inputs",
-    "resize_input",
-    "resize_output",
+    "configure_FSLoss_v1",
 ]
 
+_REDUCTIONS = ("mean", "sum", "none")
 
-# ---------------------------------------------------------------------------
-# Losses
-# ---------------------------------------------------------------------------
+
+def _reduction(normalize: Optional[bool], reduction: Optional[str]) -> str:
+    """The module's ``reduction`` from Thinc's ``normalize`` and/or torch's ``reduction``."""
+    if normalize is not None:
+        normalize = check_bool(normalize, "normalize")
+    if reduction is None:
+        return "sum" if normalize is False else "mean"
+    reduction = check_choice(reduction, "reduction", _REDUCTIONS)
+    if normalize is not None and normalize != (reduction == "mean"):
+        raise ValueError(
+            f"normalize={normalize} and reduction={reduction!r} disagree: normalize=True is "
+            "reduction='mean', normalize=False is 'sum' (or 'none'); give one of them"
+        )
+    return reduction
+
+
 class OnlineLoss(Loss):
     """A Thinc loss over one of weaksup's online PyTorch losses.
 
@@ -92,6 +72,10 @@ class OnlineLoss(Loss):
     module's state is the loss's state: ``loss.module.state_dict()``
     checkpoints it, ``loss.module.last_targets`` holds the last soft labels.
 
+    With ``reduction='none'`` the loss is one value per item (an array of
+    the guesses' kind, the shape the module returns) and the gradient is that
+    of their sum: each item's own gradient, not divided by ``n``.
+
     Because every call advances the online state, compute both parts with
     one ``loss(guesses, votes)``. ``get_grad`` and ``get_loss`` also stand
     alone (each makes one step); called with the very same ``guesses`` and
@@ -100,18 +84,18 @@ class OnlineLoss(Loss):
 
     Args:
         module: a :class:`weaksup.nn.FSLoss` or
-            :class:`weaksup.nn.FSCrossEntropyLoss` (its ``reduction`` must be
-            ``'mean'`` or ``'sum'``).
+            :class:`weaksup.nn.FSCrossEntropyLoss` (any ``reduction``:
+            ``'mean'``, ``'sum'`` or ``'none'``).
         from_logits: the guesses are logits instead of probabilities.
             Default: ``False`` (Thinc's convention: the output of ``Softmax`` /
             ``Sigmoid``).
     """
 
     def __init__(self, module: nn.Module, *, from_logits: bool = False) -> None:
-        if getattr(module, "reduction", None) not in ("mean", "sum"):
+        if getattr(module, "reduction", None) not in _REDUCTIONS:
             raise ValueError(
-                f"the wrapped loss must reduce to a scalar: reduction must be 'mean' or 'sum', "
-                f"got {getattr(module, 'reduction', None)!r}"
+                f"module must be one of weaksup.nn's online losses, with reduction 'mean', 'sum' or "
+                f"'none'; got {type(module).__name__} with reduction {getattr(module, 'reduction', None)!r}"
             )
         self.module = module
         self.from_logits = bool(from_logits)
@@ -123,7 +107,7 @@ class OnlineLoss(Loss):
         return self.module.reduction == "mean"
 
     # -- Thinc's contract -----------------------------------------------
-    def __call__(self, guesses: Any, truths: Any) -> Tuple[Any, float]:
+    def __call__(self, guesses: Any, truths: Any) -> Tuple[Any, Any]:
         grad, loss = self._step(guesses, truths)
         self._last = (guesses, truths, grad, loss)
         return grad, loss
@@ -131,10 +115,10 @@ class OnlineLoss(Loss):
     def get_grad(self, guesses: Any, truths: Any) -> Any:
         return self._cached(guesses, truths)[0]
 
-    def get_loss(self, guesses: Any, truths: Any) -> float:
+    def get_loss(self, guesses: Any, truths: Any) -> Any:
         return self._cached(guesses, truths)[1]
 
-    def _cached(self, guesses: Any, truths: Any) -> Tuple[Any, float]:
+    def _cached(self, guesses: Any, truths: Any) -> Tuple[Any, Any]:
         last = self._last
         if last is not None and last[0] is guesses and last[1] is truths:
             return last[2], last[3]
@@ -147,7 +131,7 @@ class OnlineLoss(Loss):
     def _check_guesses(self, p: torch.Tensor) -> None:
         pass
 
-    def _step(self, guesses: Any, truths: Any) -> Tuple[Any, float]:
+    def _step(self, guesses: Any, truths: Any) -> Tuple[Any, Any]:
         g, back = as_tensor(guesses)
         if not g.is_floating_point():
             raise TypeError(f"guesses must be a float array of model outputs, got dtype {g.dtype}")
@@ -170,8 +154,11 @@ class OnlineLoss(Loss):
             logits = self._to_logits(work.clamp(0.0, 1.0))
         logits.requires_grad_(True)
         loss = self.module(logits, votes)
-        (grad,) = torch.autograd.grad(loss, logits)
-        return back(grad.to(g.dtype).reshape(g.shape)), float(loss.detach())
+        (grad,) = torch.autograd.grad(loss.sum() if loss.dim() else loss, logits)
+        d_guesses = back(grad.to(g.dtype).reshape(g.shape))
+        if loss.dim():  # reduction='none': one loss per item
+            return d_guesses, back(loss.detach().to(g.dtype))
+        return d_guesses, float(loss.detach())
 
     def _follow_device(self, device: torch.device) -> None:
         if self.module.device != device:
@@ -206,7 +193,10 @@ class FSLoss(OnlineLoss):
     Args:
         m: number of labeling functions.
         normalize: average over the batch (``reduction='mean'``) instead of
-            summing. Default: ``True``.
+            summing (``'sum'``). Default: ``True``.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'`` (one loss per item), as
+            in :class:`weaksup.nn.FSLoss`; an alternative to ``normalize``
+            (giving both is fine when they agree). Default: from ``normalize``.
         from_logits: the guesses are logits. Default: ``False``.
         **options: the other arguments of :class:`weaksup.nn.FSLoss`
             (``buffer_capacity``, ``update_frequency``, ``cb``, ``v``, ...).
@@ -214,7 +204,8 @@ class FSLoss(OnlineLoss):
     Shape:
         - guesses: ``(n,)``, ``(n, 1)`` or ``(n, v)`` probabilities.
         - truths: ``(n, m)`` votes in {-1, 0, +1} (0 = abstain).
-        - d_guesses: the shape of ``guesses``; loss: a float.
+        - d_guesses: the shape of ``guesses``; loss: a float (``reduction='none'``:
+          one value per item).
 
     Example:
         >>> import numpy as np
@@ -227,11 +218,17 @@ class FSLoss(OnlineLoss):
         ((3, 1), dtype('float32'))
     """
 
-    def __init__(self, m: int, *, normalize: bool = True, from_logits: bool = False, **options: Any) -> None:
-        from .nn import FSLoss as TorchFSLoss
-
-        reduction = "mean" if normalize else "sum"
-        super().__init__(TorchFSLoss(m, reduction=reduction, **options), from_logits=from_logits)
+    def __init__(
+        self,
+        m: int,
+        *,
+        normalize: Optional[bool] = None,
+        reduction: Optional[str] = None,
+        from_logits: bool = False,
+        **options: Any,
+    ) -> None:
+        module = TorchFSLoss(m, reduction=_reduction(normalize, reduction), **options)
+        super().__init__(module, from_logits=from_logits)
 
     def _check_guesses(self, p: torch.Tensor) -> None:
         _check_probabilities(p, "probabilities P(y = +1)")
@@ -255,6 +252,8 @@ class FSCrossEntropyLoss(OnlineLoss):
         m: number of labeling functions.
         num_classes: number of classes ``k``.
         normalize: average over the batch instead of summing. Default: ``True``.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'`` (one loss per item); an
+            alternative to ``normalize``. Default: from ``normalize``.
         from_logits: the guesses are logits. Default: ``False``.
         **options: the other arguments of :class:`weaksup.nn.FSCrossEntropyLoss`
             (``buffer_capacity``, ``update_frequency``, ``class_balance``, ...).
@@ -262,7 +261,7 @@ class FSCrossEntropyLoss(OnlineLoss):
     Shape:
         - guesses: ``(n, k)`` probabilities (rows sum to 1).
         - truths: ``(n, m)`` votes in ``-1..k-1`` (``-1`` = abstain).
-        - d_guesses: ``(n, k)``; loss: a float.
+        - d_guesses: ``(n, k)``; loss: a float (``reduction='none'``: ``(n,)``).
 
     Example:
         >>> import numpy as np
@@ -276,12 +275,16 @@ class FSCrossEntropyLoss(OnlineLoss):
     """
 
     def __init__(
-        self, m: int, num_classes: int, *, normalize: bool = True, from_logits: bool = False, **options: Any
+        self,
+        m: int,
+        num_classes: int,
+        *,
+        normalize: Optional[bool] = None,
+        reduction: Optional[str] = None,
+        from_logits: bool = False,
+        **options: Any,
     ) -> None:
-        from .nn import FSCrossEntropyLoss as TorchFSCrossEntropyLoss
-
-        reduction = "mean" if normalize else "sum"
-        module = TorchFSCrossEntropyLoss(m, num_classes, reduction=reduction, **options)
+        module = TorchFSCrossEntropyLoss(m, num_classes, reduction=_reduction(normalize, reduction), **options)
         super().__init__(module, from_logits=from_logits)
 
     def _check_guesses(self, p: torch.Tensor) -> None:
@@ -310,7 +313,8 @@ def configure_FSLoss_v1(
     pos_weight: Optional[Sequence[float]] = None,
     uncovered: str = "keep",
     solve_method: str = "triplet_mean",
-    normalize: bool = True,
+    normalize: Optional[bool] = None,
+    reduction: Optional[str] = None,
     from_logits: bool = False,
 ) -> FSLoss:
     """Config factory of :class:`FSLoss`: ``@losses = "weaksup.FSLoss.v1"``."""
@@ -320,7 +324,7 @@ def configure_FSLoss_v1(
         allow_abstentions=allow_abstentions, buffer_capacity=buffer_capacity,
         update_frequency=update_frequency, clamp_vals=clamp_vals,
         pos_weight=None if pos_weight is None else list(pos_weight), uncovered=uncovered,
-        solve_method=solve_method, normalize=normalize, from_logits=from_logits,
+        solve_method=solve_method, normalize=normalize, reduction=reduction, from_logits=from_logits,
     )
 
 
@@ -336,7 +340,8 @@ def configure_FSCrossEntropyLoss_v1(
     weight: Optional[Sequence[float]] = None,
     uncovered: str = "keep",
     model_options: Optional[Dict[str, Any]] = None,
-    normalize: bool = True,
+    normalize: Optional[bool] = None,
+    reduction: Optional[str] = None,
     from_logits: bool = False,
 ) -> FSCrossEntropyLoss:
     """Config factory of :class:`FSCrossEntropyLoss`:
@@ -345,351 +350,5 @@ def configure_FSCrossEntropyLoss_v1(
         m, num_classes, class_balance=None if class_balance is None else list(class_balance),
         buffer_capacity=buffer_capacity, update_frequency=update_frequency, clamp_vals=clamp_vals,
         weight=None if weight is None else list(weight), uncovered=uncovered,
-        model_options=dict(model_options or {}), normalize=normalize, from_logits=from_logits,
+        model_options=dict(model_options or {}), normalize=normalize, reduction=reduction, from_logits=from_logits,
     )
-
-
-# ---------------------------------------------------------------------------
-# The PyTorch wrapper
-# ---------------------------------------------------------------------------
-def _new_shim_id() -> int:
-    with Shim.global_id_lock:
-        Shim.global_id += 1
-        return Shim.global_id
-
-
-class WeaksupPyTorchShim(PyTorchShim):
-    """Thinc's ``PyTorchShim`` with ``use_params``, dropout, resizing and
-    parameter-only serialisation that work. Everything else (forward,
-    backprop, ``finish_update``, mixed precision) is Thinc's."""
-
-    # -- averaged parameters --------------------------------------------
-    @contextlib.contextmanager
-    def use_params(self, params: Dict[Any, Any]):
-        """Swap in the parameters of ``params`` for the duration of the block.
-
-        Reads the keys Thinc's optimizer writes, ``(shim.id, parameter name)``
-        (and the ``"pytorch_{id}_{name}"`` strings Thinc's shim looked for),
-        and puts the training weights back afterwards, even on an error.
-        """
-        prefix = f"pytorch_{self.id}_"
-        swapped: List[Tuple[nn.Parameter, torch.Tensor]] = []
-        try:
-            for name, param in self._model.named_parameters():
-                value = params.get((self.id, name))
-                if value is None:
-                    value = params.get(prefix + name)
-                if value is None:
-                    continue
-                new = xp2torch(value, device=param.device).to(param.dtype).reshape(param.shape).clone()
-                swapped.append((param, param.data))
-                param.data = new
-            yield
-        finally:
-            for param, data in reversed(swapped):
-                param.data = data
-
-    # -- devices ----------------------------------------------------------
-    def to_device(self, device_type: str, device_id: int) -> None:
-        super().to_device(device_type, device_id)
-        self._grad_scaler.to_(self.device)
-
-    # -- serialisation: parameters (and tensor buffers) only ---------------
-    def _tensor_state(self) -> Dict[str, torch.Tensor]:
-        return {k: v for k, v in self._model.state_dict().items() if isinstance(v, torch.Tensor)}
-
-    def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in self._tensor_state().items()}, buf)
-        return srsly.msgpack_dumps({"config": self.cfg, "state": buf.getvalue()})
-
-    def from_bytes(self, bytes_data: bytes) -> "WeaksupPyTorchShim":
-        msg = srsly.msgpack_loads(bytes_data)
-        self.cfg = msg.get("config", {})
-        state = torch.load(io.BytesIO(msg["state"]), map_location="cpu", weights_only=True)
-        _match_linear_shapes(self, state)
-        own = self._tensor_state()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        wrong = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
-        if missing or unexpected or wrong:
-            details = "; ".join(
-                f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
-                for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape differs", wrong))
-                if keys
-            )
-            raise ValueError(
-                "the saved parameters do not fit this PyTorch model (" + details + "). "
-                "from_bytes/from_disk load parameters only: rebuild the model with the "
-                "architecture it was saved from, then load."
-            )
-        self._model.load_state_dict(state, strict=False)
-        return self
-
-
-def _set_dropout(module: nn.Module, rate: float) -> None:
-    for sub in module.modules():
-        if isinstance(sub, nn.modules.dropout._DropoutNd):
-            sub.p = rate
-
-
-def _forward(model: Model, X: Any, is_train: bool) -> Tuple[Any, Callable]:
-    rate = model.attrs.get("dropout_rate")
-    if rate is not None:
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"dropout_rate == {rate}, must be in [0, 1)")
-        _set_dropout(model.shims[0]._model, float(rate))
-    return _thinc_pytorch_forward(model, X, is_train)
-
-
-def convert_pytorch_inputs(model: Model, X: Any, is_train: bool) -> Tuple[ArgsKwargs, Callable]:
-    """Thinc's default input conversion, except that only floating-point
-    arrays ask for a gradient (integer votes or ids pass as they are; Thinc's
-    default raises "only Tensors of floating point dtype can require
-    gradients"). Returns the converted inputs and the reverse conversion."""
-    device = model.shims[0].device
-
-    def to_torch(x: Any) -> torch.Tensor:
-        floating = np.dtype(str(x.dtype)).kind == "f"
-        return xp2torch(x, requires_grad=is_train and floating, device=device)
-
-    converted = convert_recursive(is_xp_array, to_torch, X)
-
-    def grads_back(dXtorch: Any) -> Any:
-        return convert_recursive(is_torch_array, torch2xp, dXtorch)
-
-    if isinstance(converted, ArgsKwargs):
-        return converted, grads_back
-    if isinstance(converted, dict):
-        return ArgsKwargs(args=(), kwargs=converted), lambda d: grads_back(d).kwargs
-    if isinstance(converted, (tuple, list)):
-        return ArgsKwargs(args=tuple(converted), kwargs={}), lambda d: grads_back(d).args
-    return ArgsKwargs(args=(converted,), kwargs={}), lambda d: grads_back(d).args[0]
-
-
-def _linears(module: nn.Module) -> List[Tuple[str, nn.Linear]]:
-    return [(name, sub) for name, sub in module.named_modules() if isinstance(sub, nn.Linear)]
-
-
-def _pick_linear(shim: PyTorchShim, layer: Optional[str], last: bool) -> Tuple[str, nn.Linear]:
-    found = _linears(shim._model)
-    if not found:
-        raise ValueError(
-            f"the wrapped {type(shim._model).__name__} has no torch.nn.Linear layer to resize"
-        )
-    if layer is None:
-        return found[-1] if last else found[0]
-    for name, lin in found:
-        if name == layer:
-            return name, lin
-    names = ", ".join(repr(n) for n, _ in found)
-    raise ValueError(f"layer {layer!r} is not a torch.nn.Linear of the wrapped model; its linear layers: {names}")
-
-
-def _resized_linear(lin: nn.Linear, out_features: int, in_features: int) -> nn.Linear:
-    new = nn.Linear(in_features, out_features, bias=lin.bias is not None,
-                    device=lin.weight.device, dtype=lin.weight.dtype)
-    o, i = min(out_features, lin.out_features), min(in_features, lin.in_features)
-    with torch.no_grad():
-        new.weight.zero_()
-        new.weight[:o, :i] = lin.weight[:o, :i]
-        if lin.bias is not None:
-            new.bias.zero_()
-            new.bias[:o] = lin.bias[:o]
-    new.train(lin.training)
-    return new
-
-
-def _replace_module(shim: PyTorchShim, name: str, new: nn.Module) -> None:
-    if name == "":
-        shim._model = new
-        return
-    parent_name, _, child = name.rpartition(".")
-    parent = shim._model.get_submodule(parent_name) if parent_name else shim._model
-    setattr(parent, child, new)
-
-
-def _match_linear_shapes(shim: PyTorchShim, state: Dict[str, torch.Tensor]) -> None:
-    """Resize the linear layers whose saved weights have another shape (a
-    model that was resized before it was saved)."""
-    changed = False
-    for name, lin in _linears(shim._model):
-        key = f"{name}.weight" if name else "weight"
-        saved = state.get(key)
-        if saved is None or tuple(saved.shape) == tuple(lin.weight.shape) or saved.dim() != 2:
-            continue
-        _replace_module(shim, name, _resized_linear(lin, int(saved.shape[0]), int(saved.shape[1])))
-        changed = True
-    if changed:
-        shim.id = _new_shim_id()
-
-
-def _check_size(new_size: Any, what: str) -> int:
-    if isinstance(new_size, bool) or not isinstance(new_size, (int, np.integer)):
-        raise TypeError(f"new_size must be an int, got {type(new_size).__name__} {new_size!r}")
-    if new_size < 1:
-        raise ValueError(f"new_size == {new_size}, must be >= 1 ({what})")
-    return int(new_size)
-
-
-def resize_output(model: "TorchModel", new_size: int, *, layer: Optional[str] = None) -> "TorchModel":
-    """Give the output linear layer ``new_size`` neurons, in place; returns ``model``.
-
-    The layer is the last ``torch.nn.Linear`` of the wrapped module (or the
-    one named ``layer``, as in ``named_modules()``). Growing adds neurons
-    whose weights and bias are zero (their logit is 0 for every input, and
-    the existing outputs are unchanged); shrinking drops the last neurons.
-    This is how a class is added to a trained model. The optimizer's state
-    (moments, averages) for this model starts afresh: the shim gets a new id.
-    """
-    new_size = _check_size(new_size, "output neurons")
-    shim = model.shims[0]
-    name, lin = _pick_linear(shim, layer, last=True)
-    if new_size != lin.out_features:
-        _replace_module(shim, name, _resized_linear(lin, new_size, lin.in_features))
-        shim.id = _new_shim_id()
-    if layer is None or name == _linears(shim._model)[-1][0]:
-        model.set_dim("nO", new_size, force=True)
-    return model
-
-
-def resize_input(model: "TorchModel", new_size: int, *, layer: Optional[str] = None) -> "TorchModel":
-    """Give the input linear layer ``new_size`` inputs, in place; returns ``model``.
-
-    The layer is the first ``torch.nn.Linear`` of the wrapped module (or the
-    one named ``layer``). New inputs get zero weights (the output ignores them
-    until training moves them); shrinking drops the last inputs. This is how a
-    labeling function (a vote feature) is added to a trained model. The
-    optimizer's state for this model starts afresh (the shim gets a new id).
-    """
-    new_size = _check_size(new_size, "input features")
-    shim = model.shims[0]
-    name, lin = _pick_linear(shim, layer, last=False)
-    if new_size != lin.in_features:
-        _replace_module(shim, name, _resized_linear(lin, lin.out_features, new_size))
-        shim.id = _new_shim_id()
-    if layer is None or name == _linears(shim._model)[0][0]:
-        model.set_dim("nI", new_size, force=True)
-    return model
-
-
-class TorchModel(Model):
-    """The Thinc model that :func:`PyTorchWrapper` returns: a ``thinc.Model``
-    with a few more methods. ``model(X, is_train)`` and ``begin_update(X)``
-    return ``(Y, backprop)``; ``predict(X)`` evaluates (``eval()`` mode, no
-    gradient)."""
-
-    __slots__ = ()
-
-    @property
-    def torch_module(self) -> nn.Module:
-        """The wrapped ``torch.nn.Module`` (replaced, not mutated, by a resize)."""
-        return self.shims[0]._model
-
-    def resize_output(self, new_size: int, *, layer: Optional[str] = None) -> "TorchModel":
-        """See :func:`resize_output`."""
-        return resize_output(self, new_size, layer=layer)
-
-    def resize_input(self, new_size: int, *, layer: Optional[str] = None) -> "TorchModel":
-        """See :func:`resize_input`."""
-        return resize_input(self, new_size, layer=layer)
-
-    def to_gpu(self, gpu_id: int = 0) -> None:
-        """Move the model (and the wrapped module) to GPU ``gpu_id``. Thinc's
-        GPU arrays are cupy arrays, so this needs cupy and a CUDA device."""
-        try:
-            import cupy  # noqa: F401
-        except ImportError as err:
-            raise ImportError(
-                "to_gpu needs cupy (Thinc's GPU arrays are cupy arrays): pip install weaksup[gpu]"
-            ) from err
-        if not torch.cuda.is_available():
-            raise RuntimeError("to_gpu needs a CUDA device, and torch sees none")
-        super().to_gpu(gpu_id)
-
-    def to_cpu(self) -> None:
-        """Move the model (and the wrapped module) to the CPU."""
-        super().to_cpu()
-
-    def set_dim(self, name: str, value: Optional[int], *, force: bool = False) -> None:
-        # nI/nO mirror the first/last linear layer, which resizing and loading
-        # change: a TorchModel has no Thinc parameters, so a change is safe.
-        super().set_dim(name, value, force=True)
-
-    def _copy(self, seen=None):
-        copied = super()._copy(seen)
-        copied.__class__ = type(self)
-        return copied
-
-
-def _resize_output_attr(model: "TorchModel", new_size: int) -> "TorchModel":
-    # spaCy's convention: model.attrs["resize_output"](model, n) -> model
-    return resize_output(model, new_size)
-
-
-@registry.layers("weaksup.PyTorchWrapper.v1")
-def PyTorchWrapper(
-    pytorch_model: nn.Module,
-    convert_inputs: Optional[Callable] = None,
-    convert_outputs: Optional[Callable] = None,
-    *,
-    mixed_precision: bool = False,
-    grad_scaler: Optional[PyTorchGradScaler] = None,
-    device: Optional[torch.device] = None,
-    dropout: Optional[float] = None,
-) -> TorchModel:
-    """Wrap a PyTorch module as a Thinc model (Thinc's ``PyTorchWrapper_v3``,
-    with the fixes listed in :mod:`weaksup.thinc`).
-
-    Args:
-        pytorch_model: the module; its ``forward`` takes the converted inputs.
-        convert_inputs: ``(model, X, is_train) -> (ArgsKwargs, reverse)``.
-            Default: :func:`convert_pytorch_inputs`.
-        convert_outputs: ``(model, (X, Ytorch), is_train) -> (Y, reverse)``.
-            Default: Thinc's.
-        mixed_precision, grad_scaler, device: as in Thinc's wrapper.
-        dropout: the rate given to every ``torch.nn.Dropout`` of the module on
-            each call; ``None`` leaves the module's own. The calling code
-            changes it with ``thinc.api.set_dropout_rate(model, rate)`` (spaCy
-            does so on every update). Default: ``None``.
-
-    Shape:
-        - X: whatever the module's ``forward`` takes (numpy or cupy arrays,
-          or nested lists/tuples/dicts of them).
-        - Y: the module's output, as numpy/cupy arrays.
-
-    Example:
-        >>> import numpy as np, torch
-        >>> from weaksup.thinc import PyTorchWrapper
-        >>> model = PyTorchWrapper(torch.nn.Linear(4, 2))
-        >>> Y, backprop = model(np.zeros((3, 4), dtype="f"), is_train=True)
-        >>> Y.shape, backprop(np.ones_like(Y)).shape
-        ((3, 2), (3, 4))
-    """
-    if not isinstance(pytorch_model, nn.Module):
-        raise TypeError(f"pytorch_model must be a torch.nn.Module, got {type(pytorch_model).__name__}")
-    if dropout is not None and not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout == {dropout}, must be in [0, 1) or None")
-    from thinc.layers.pytorchwrapper import convert_pytorch_default_outputs
-
-    shim = WeaksupPyTorchShim(
-        pytorch_model, mixed_precision=mixed_precision, grad_scaler=grad_scaler, device=device,
-    )
-    linears = _linears(pytorch_model)
-    model = TorchModel(
-        "weaksup_pytorch",
-        _forward,
-        attrs={
-            "convert_inputs": convert_inputs or convert_pytorch_inputs,
-            "convert_outputs": convert_outputs or convert_pytorch_default_outputs,
-            "dropout_rate": dropout,
-            "resize_output": _resize_output_attr,
-        },
-        shims=[shim],
-        dims={
-            "nI": linears[0][1].in_features if linears else None,
-            "nO": linears[-1][1].out_features if linears else None,
-        },
-    )
-    return model
-

@@ -3,8 +3,29 @@
 :func:`estimate_class_balance` is what every weaksup model and loss uses when
 neither ``class_balance`` nor ``Y_dev`` is given (see
 :mod:`weaksup.class_balance`). It reads only
-:class:`~weaksup.statistics.VoteStatistics`, so it works the same on one
-matrix, on chunks and on a loss's ring buffer.
+:class:`~weaksup.statistics.VoteStatistics`, so it gives the same balance on
+one matrix, on chunks and on a loss's ring buffer.
+
+The method is each class's share of all votes cast. Why this one (measured
+with ``benchmarks/harness.py --no-gold`` and the regimes of
+:mod:`weaksup.synthetic`):
+
+* Fitted with this balance, the class-conditional model's per-class vote rate
+  ``P(some LF votes | Y = y)`` comes out about the same for every class, so
+  abstentions carry little net evidence about which class an item with no
+  vote has: such an item gets roughly this balance, whose largest class is
+  the class most LFs vote, and not a confident label read from abstentions
+  under a wrong balance (the failure of a uniform balance, where every
+  uncovered item of a spam set went to spam).
+* EM on the balance jointly with the pairwise model barely moves from its
+  start on sparse LFs (the abstain/abstain cells of every pair say nothing
+  about it) and can swap the labels of a rare class; Dawid-Skene's EM on
+  items is far off on low-coverage sets; majority vote's class distribution
+  on covered items is no better than the vote share and needs the items.
+
+The estimate is exact when the LFs of each class together cast votes in
+proportion to the class's items; it is biased towards classes that many or
+broad LFs vote for.
 """
 
 from __future__ import annotations
@@ -13,26 +34,34 @@ import torch
 
 from .statistics import VoteStatistics
 
-_FLOOR = 1e-3  # no class gets less than this share before renormalising
+_FLOOR = 1e-3  # no class gets less than this share before renormalising (a class no LF votes)
 
 
 def estimate_class_balance(stats: VoteStatistics, **options) -> torch.Tensor:
     """``(k,)`` float64 class balance on ``stats.device``, summing to 1.
 
-    Method: each class's share of all votes cast (a vote-level majority
-    vote), floored at 0.1% and renormalised; uniform when no LF ever voted.
+    Each class's share of the votes cast by all LFs on all items, floored at
+    0.1% per class (renormalised); uniform when no LF ever voted. A function
+    of the vote *shares* only: the same votes repeated give the same balance.
 
     Args:
-        stats: vote statistics (``-1`` = abstain codes, classes ``0..k-1``).
-        **options: reserved for the estimator's options.
+        stats: vote statistics (codes ``-1`` = abstain, classes ``0..k-1``).
+        **options: none yet (accepted and ignored, so callers may pass the
+            same options to a later estimator).
 
     Returns:
-        ``(k,)`` float64 tensor on ``stats.device``.
+        ``(k,)`` float64 tensor on ``stats.device``; no host sync.
+
+    Example:
+        >>> import torch
+        >>> from weaksup.statistics import accumulate
+        >>> codes = torch.tensor([[0, 0], [0, -1], [1, -1], [-1, -1]])
+        >>> estimate_class_balance(accumulate(codes, 2)).tolist()
+        [0.75, 0.25]
     """
     k = stats.cardinality
     votes = stats.vote_counts().to(torch.float64).sum(0)  # (k,)
     total = votes.sum()
-    uniform = torch.full((k,), 1.0 / k, dtype=torch.float64, device=stats.device)
-    share = torch.where(total > 0, votes / total.clamp(min=1.0), uniform)
-    share = share.clamp(min=_FLOOR)
+    uniform = torch.full((k,), 1.0 / k, dtype=torch.float64, device=votes.device)
+    share = torch.where(total > 0, votes / total.clamp(min=1.0), uniform).clamp(min=_FLOOR)
     return share / share.sum()

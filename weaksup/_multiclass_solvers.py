@@ -14,13 +14,15 @@ never leaves the GPU.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
 _TINY = 1e-300
 # the largest share of a class an LF's votes may take (keeps P(abstain | y) > 0)
 _MAX_VOTE_SHARE = 1.0 - 1e-6
+# the smallest class share an estimated balance may give
+_PI_FLOOR = 1e-3
 
 
 def pair_tables(co_votes: torch.Tensor, n_items: torch.Tensor) -> torch.Tensor:
@@ -180,6 +182,26 @@ def pairwise_em(
     prior_items: float = 100.0,
     pair_tolerance: Optional[float] = 0.01,
 ) -> torch.Tensor:
+    """Class-conditional LF parameters for a known class balance ``pi``;
+    see :func:`fit_pairwise` (this returns its ``C``)."""
+    return fit_pairwise(
+        co_votes, n_items, pi, n_iter=n_iter, prior_accuracy=prior_accuracy, prior_strength=prior_strength,
+        prior_items=prior_items, pair_tolerance=pair_tolerance,
+    )[0]
+
+
+def fit_pairwise(
+    co_votes: torch.Tensor,
+    n_items: torch.Tensor,
+    pi: Optional[torch.Tensor] = None,
+    *,
+    n_iter: int = 100,
+    prior_accuracy: float = 0.9,
+    prior_strength: float = 50.0,
+    prior_items: float = 100.0,
+    pair_tolerance: Optional[float] = 0.01,
+    pi_start: Optional[torch.Tensor] = None,
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Class-conditional LF parameters by EM on the pairwise composite likelihood.
 
     The model: given ``Y``, LFs respond independently, ``P(r_i | y) = C[i, r_i, y]``
@@ -206,6 +228,10 @@ def pairwise_em(
       depend on each other (near-duplicates, shared keywords) stop dragging
       each other's estimates; ``None`` weighs all pairs alike.
 
+    * Class balance: with ``pi=None`` it is estimated in the same EM, as the
+      mean over LFs of the class totals their pairs' E-step gives (the prior
+      follows the current balance).
+
     The start is the prior itself (majority vote's trust, with the abstention
     rates that follow by Bayes from the class balance), which also fixes the
     labelling of the classes. Cost per step: ``O(R^2 k)`` with ``R <= m (k+1)``
@@ -214,19 +240,24 @@ def pairwise_em(
     Args:
         co_votes: ``(m, k, m, k)`` co-vote counts.
         n_items: item count (scalar tensor).
-        pi: ``(k,)`` class balance (fixed).
+        pi: ``(k,)`` class balance (fixed), or ``None``: estimate it.
         n_iter: EM steps. Default: 100.
         prior_accuracy: the prior's ``P(Y = c | vote c)``. Default: 0.9.
         prior_strength: pseudo-votes of the prior per (LF, voted class). Default: 50.
         prior_items: pseudo-items per class and LF spread as the starting model. Default: 100.
         pair_tolerance: KL (nats per item) at which a pair's weight halves;
             ``None`` disables the weighting. Default: 0.01.
+        pi_start: starting balance when ``pi`` is estimated (default: uniform).
 
     Returns:
-        ``(m, k + 1, k)`` float64 confusion ``C``.
+        ``(C, pi)``: ``(m, k + 1, k)`` float64 confusion and the ``(k,)``
+        class balance (the given one, or the estimate).
     """
     m, k = co_votes.shape[0], co_votes.shape[1]
     device = co_votes.device
+    estimate = pi is None
+    if estimate:
+        pi = pi_start if pi_start is not None else torch.full((k,), 1.0 / k, dtype=torch.float64)
     pi = pi.to(device=device, dtype=torch.float64)
     n = n_items.to(device=device, dtype=torch.float64)
     votes = vote_counts(co_votes)
@@ -234,7 +265,7 @@ def pairwise_em(
     w = prior_precision(vote_rate, pi, prior_accuracy)  # (m, k, k)
     C0 = confusion_from_precision(vote_rate, w, pi)
     if m < 2 or n_iter == 0:
-        return C0
+        return C0, pi
     has = votes > 0
     flat_T = pair_tables(co_votes, n_items).reshape(m * (k + 1), m * (k + 1))
     lf_of = torch.arange(m, device=device).repeat_interleave(k + 1)
@@ -266,8 +297,13 @@ def pairwise_em(
         if active is not None:
             expected = torch.zeros((m * (k + 1), k), dtype=torch.float64, device=device).index_copy_(0, active, expected)
         expected = expected.reshape(m, k + 1, k) / omega.sum(1).clamp(min=_TINY)[:, None, None]
+        if estimate:
+            pi = (expected.sum(1).mean(0) / n.clamp(min=1.0)).clamp(min=_PI_FLOOR)
+            pi = pi / pi.sum()
+            w = prior_precision(vote_rate, pi, prior_accuracy)
+            prior_joint = prior_items * confusion_from_precision(vote_rate, w, pi) * pi
         q = (expected[:, 1:, :] + prior_strength * w) / (votes[:, :, None] + prior_strength).clamp(min=_TINY)
         q = torch.where(has[:, :, None], q, w)
         joint = torch.cat([expected[:, :1, :], votes[:, :, None] * q], 1) + prior_joint  # (m, k+1, k)
         C = joint / joint.sum(1, keepdim=True).clamp(min=_TINY)
-    return C
+    return C, pi

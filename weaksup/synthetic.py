@@ -23,6 +23,26 @@ The regimes are the ones that break symmetric triplet estimates on real data:
   one accuracy per LF, errors spread evenly), the regime the triplet method is
   exact in.
 
+Real keyword and pattern LFs are not independent given the class: LFs that
+look for the same thing fire together, LFs that look for different phrasings
+of one class rarely do, and whole kinds of items match no LF. The *topic*
+generators (:func:`topic_votes` and the regimes built on it) draw that: each
+item has a class and a topic within the class; each LF targets one topic and
+fires on most of its items, and now and then on any other item (a wrong vote
+when the item is of another class). Their ``params.confusion`` is each LF's
+exact marginal ``P(response | Y)``, but the LFs are *not* conditionally
+independent, so ``params.log_posterior`` is not the Bayes posterior there.
+Regimes where label models with default options fail:
+
+- :func:`low_coverage`: binary, 50-70% of the items get no vote, 5-15% minority.
+- :func:`spam_like`: 73 LFs, 59% of the items without a vote, 13.5% spam (a
+  WRENCH sms-like set).
+- :func:`many_one_sided`: 70+ one-sided LFs, most of them voting one class.
+- :func:`sparse_classes`: 9-10 classes, 25-165 LFs each covering 1-3% of the
+  items (WRENCH semeval / chemprot-like relation sets).
+- :func:`duplicates`: a one-sided set in which some LFs are copied several
+  times (with a little noise): strongly correlated LFs.
+
 Shapes: ``n`` items, ``m`` LFs, ``k`` classes.
 
 Example:
@@ -48,6 +68,13 @@ __all__ = [
     "sparse",
     "many_classes",
     "adversarial",
+    "topic_votes",
+    "low_coverage",
+    "spam_like",
+    "many_one_sided",
+    "sparse_classes",
+    "duplicates",
+    "REGIMES",
 ]
 
 
@@ -339,3 +366,197 @@ def adversarial(
         conf[i, 1:, :] = cov[i] * vote
         conf[i, 0, :] = 1 - cov[i]
     return _draw(conf, pi, n, seed + 1, -np.ones(m))
+
+
+# ---------------------------------------------------------------------------
+# topic generators: LFs that are dependent given the class
+# ---------------------------------------------------------------------------
+def topic_votes(
+    n: int,
+    class_balance: Sequence[float],
+    topics_per_class: Sequence[int],
+    lf_topics: Sequence[Tuple[int, int]],
+    hit: Sequence[float],
+    false_rate: Sequence[float],
+    *,
+    seed: int = 0,
+):
+    """Votes of LFs that each look for one topic of one class.
+
+    Item: ``Y ~ class_balance``, then a topic ``t`` uniform among the
+    ``topics_per_class[Y]`` topics of its class. LF ``i`` targets topic
+    ``lf_topics[i] = (c, t)`` and votes ``c`` on an item of that topic with
+    probability ``hit[i]``, and on any other item with probability
+    ``false_rate[i]`` (a wrong vote when the item is not of class ``c``).
+    Given its topic an item's LFs fire independently, so LFs of one topic are
+    positively dependent given the class and LFs of different topics of one
+    class negatively; topics no LF targets hold items with (nearly) no vote.
+
+    Returns:
+        ``(L, Y, params)``; ``params.confusion`` holds the exact marginal
+        ``P(response | Y)`` of each LF, ``params.targets`` each LF's class.
+    """
+    pi = np.asarray(class_balance, dtype=np.float64)
+    pi = pi / pi.sum()
+    k = len(pi)
+    T = np.asarray(topics_per_class, dtype=np.int64)
+    if T.shape != (k,) or (T < 1).any():
+        raise ValueError(f"topics_per_class must hold {k} ints >= 1, got {list(T)}")
+    lf_topics = np.asarray(lf_topics, dtype=np.int64).reshape(-1, 2)
+    m = len(lf_topics)
+    hit = np.broadcast_to(np.asarray(hit, dtype=np.float64), (m,))
+    false_rate = np.broadcast_to(np.asarray(false_rate, dtype=np.float64), (m,))
+    rng = np.random.default_rng(seed)
+    Y = rng.choice(k, size=n, p=pi)
+    topic = (rng.random(n) * T[Y]).astype(np.int64)
+    on_topic = (Y[:, None] == lf_topics[None, :, 0]) & (topic[:, None] == lf_topics[None, :, 1])
+    p_vote = np.where(on_topic, hit[None, :], false_rate[None, :])
+    fires = rng.random((n, m)) < p_vote
+    L = np.where(fires, lf_topics[None, :, 0], -1).astype(np.int64)
+    conf = np.zeros((m, k + 1, k))
+    for i, (c, t) in enumerate(lf_topics):
+        share = np.where(np.arange(k) == c, 1.0 / T[c], 0.0)  # P(item on LF i's topic | y)
+        vote = share * hit[i] + (1 - share) * false_rate[i]
+        conf[i, c + 1, :] = vote
+        conf[i, 0, :] = 1 - vote
+    return L, Y.astype(np.int64), _params(pi, conf, lf_topics[:, 0])
+
+
+def _topic_lfs(rng, per_class_lfs, covered_topics):
+    """``(c, t)`` of each LF: class ``c``'s LFs spread over its covered topics."""
+    out = []
+    for c, (n_lfs, n_cov) in enumerate(zip(per_class_lfs, covered_topics)):
+        for j in range(n_lfs):
+            out.append((c, j % n_cov if j < n_cov else int(rng.integers(0, n_cov))))
+    return out
+
+
+def low_coverage(
+    n: int = 4000,
+    m: int = 20,
+    *,
+    minority: float = 0.1,
+    uncovered: float = 0.6,
+    seed: int = 0,
+):
+    """Binary, class 1 the minority (``minority`` of the items), about
+    ``uncovered`` of the items without any vote. Minority LFs look for
+    several spam-like topics and cover most minority items; majority LFs
+    cover only some majority topics, the rest of the majority class gets no
+    vote. LFs are 85-98% precise on their own topic's class; a few votes land
+    on the wrong class.
+    """
+    rng = np.random.default_rng(seed)
+    pi = np.array([1 - minority, minority])
+    covered_majority = max(0.05, 1.0 - (uncovered + 0.03) / (1 - minority))  # share of class 0 with an LF
+    T0 = 20
+    n_cov0 = max(1, int(round(covered_majority * T0)))
+    m1 = max(2, int(round(m * 0.45)))
+    m0 = m - m1
+    lfs = _topic_lfs(rng, [m0, m1], [min(n_cov0, m0), 4])
+    hit = rng.uniform(0.5, 0.9, m)
+    false_rate = rng.uniform(0.0005, 0.004, m)
+    L, Y, p = topic_votes(n, pi, [T0, 4], lfs, hit, false_rate, seed=seed + 1)
+    return L, Y, p
+
+
+def spam_like(n: int = 5000, *, seed: int = 0):
+    """73 binary LFs, about 59% of the items without a vote, 13.5% spam
+    (class 1): a WRENCH sms-like set. Spam LFs (a third of them) each look
+    for one of several spam phrasings; ham LFs cover a minority of the ham
+    topics; LF coverage 0.1% to 3%.
+    """
+    rng = np.random.default_rng(seed)
+    pi = np.array([0.865, 0.135])
+    m1, m0 = 25, 48
+    T1, T0 = 12, 60
+    lfs = _topic_lfs(rng, [m0, m1], [27, T1])
+    hit = np.concatenate([rng.uniform(0.15, 0.7, m0), rng.uniform(0.3, 0.8, m1)])
+    false_rate = rng.uniform(0.0, 0.002, m0 + m1)
+    return topic_votes(n, pi, [T0, T1], lfs, hit, false_rate, seed=seed + 1)
+
+
+def many_one_sided(n: int = 4000, m: int = 80, k: int = 2, *, majority_share: float = 0.8,
+                   minority: float = 0.15, seed: int = 0):
+    """``m`` one-sided LFs, a share ``majority_share`` of them voting class 0
+    (the most frequent class); the others vote the remaining classes. Class 0
+    holds ``1 - minority`` of the items. Several LFs per topic, so LFs of one
+    topic fire together.
+    """
+    rng = np.random.default_rng(seed)
+    pi = np.concatenate([[1 - minority], np.full(k - 1, minority / (k - 1))])
+    m0 = int(round(m * majority_share))
+    rest = m - m0
+    per = [m0] + [rest // (k - 1) + (1 if c < rest % (k - 1) else 0) for c in range(k - 1)]
+    T = [12] + [4] * (k - 1)
+    lfs = _topic_lfs(rng, per, [10] + [4] * (k - 1))
+    hit = rng.uniform(0.2, 0.8, m)
+    false_rate = rng.uniform(0.001, 0.02, m)
+    return topic_votes(n, pi, T, lfs, hit, false_rate, seed=seed + 1)
+
+
+def sparse_classes(n: int = 6000, m: int = 60, k: int = 9, *, noisy: bool = False, seed: int = 0):
+    """``k`` classes (9-10: relation sets), ``m`` one-sided LFs (25-165) each
+    covering about 1-3% of the items; a Dirichlet(3) class balance (floored at
+    2%); each class has a few topics, its LFs look for different ones (LFs of
+    one class rarely fire together). ``noisy``: LFs fire on other items more
+    often (chemprot-like, precision near 50%) instead of rarely (semeval-like).
+    """
+    rng = np.random.default_rng(seed)
+    pi = np.maximum(rng.dirichlet(np.full(k, 3.0)), 0.02)
+    pi = pi / pi.sum()
+    per = rng.multinomial(m - k, pi) + 1  # every class gets an LF, more for frequent classes
+    T = np.maximum(-(-per // 3), 2)  # about three LFs per topic
+    lfs = _topic_lfs(rng, per, np.minimum(T, per))
+    target = np.array([c for c, _ in lfs])
+    # coverage of about 1-3%: hit x P(class, topic) + false_rate
+    want = rng.uniform(0.01, 0.03, m)
+    topic_mass = pi[target] / T[target]
+    if noisy:
+        false_rate = want * rng.uniform(0.3, 0.6, m)
+    else:
+        false_rate = want * rng.uniform(0.02, 0.15, m)
+    hit = np.clip((want - false_rate) / topic_mass, 0.05, 0.95)
+    return topic_votes(n, pi, T, lfs, hit, false_rate, seed=seed + 1)
+
+
+def duplicates(n: int = 4000, m: int = 10, *, copies: int = 4, n_copied: int = 2, flip: float = 0.05,
+               minority: float = 0.3, seed: int = 0):
+    """A one-sided binary set of ``m`` LFs (class 1 the minority) where the
+    first ``n_copied`` LFs appear ``copies`` more times each at the end
+    (``m + n_copied * copies`` columns); a copy differs from its original on
+    a share ``flip`` of the items (abstains instead, or votes where the
+    original abstained). ``params.confusion`` is each column's marginal.
+    """
+    L, Y, p = one_sided(n=n, m=m, class_balance=[1 - minority, minority], seed=seed)
+    rng = np.random.default_rng(seed + 7)
+    cols, confs, targets = [L], [p.confusion], [p.targets]
+    for i in range(n_copied):
+        for _ in range(copies):
+            col = L[:, i].copy()
+            change = rng.random(n) < flip
+            col[change] = np.where(col[change] >= 0, -1, p.targets[i])
+            cols.append(col[:, None])
+            # marginal of the copy: P(vote | y) moves towards flip
+            conf = p.confusion[i].copy()
+            vote = conf[p.targets[i] + 1] * (1 - flip) + (1 - conf[p.targets[i] + 1]) * flip
+            conf[:] = 0.0
+            conf[p.targets[i] + 1] = vote
+            conf[0] = 1 - vote
+            confs.append(conf[None])
+            targets.append(p.targets[i : i + 1])
+    return np.concatenate(cols, 1), Y, _params(p.class_balance, np.concatenate(confs), np.concatenate(targets))
+
+
+REGIMES = {
+    "low_coverage": (low_coverage, {}),
+    "low_coverage_5pct": (low_coverage, {"minority": 0.05, "uncovered": 0.7}),
+    "spam_like": (spam_like, {}),
+    "many_one_sided": (many_one_sided, {}),
+    "many_one_sided_k3": (many_one_sided, {"k": 3, "m": 90}),
+    "sparse_classes_9": (sparse_classes, {"k": 9, "m": 160}),
+    "sparse_classes_10_noisy": (sparse_classes, {"k": 10, "m": 26, "noisy": True}),
+    "duplicates": (duplicates, {}),
+}
+"""Name -> ``(generator, options)`` of the default-breaking regimes (see the
+module docstring); every generator also takes ``n`` and ``seed``."""

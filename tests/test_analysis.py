@@ -271,7 +271,7 @@ def test_common_errors(func):
         func(L_HAND, convention="wrench")
     with pytest.raises(ValueError, match=r"L votes for class 2, but cardinality is 2"):
         func(L_HAND, cardinality=2)
-    with pytest.raises(ValueError, match="cardinality must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="cardinality must be an int >= 1, got 0"):
         func(L_HAND, cardinality=0)
     with pytest.raises(ValueError, match="must hold FlyingSquid votes"):
         func(L_HAND, convention="flyingsquid")

@@ -17,19 +17,24 @@ large inputs are processed in blocks of rows).
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ._backend import ArrayLike
+from ._validation import check_int
 from .conventions import check_convention, check_labels, check_votes, infer_convention
+
+if TYPE_CHECKING:  # pandas loads when a table is built, not on import weaksup
+    import pandas as pd
 
 __all__ = ["lf_summary", "overlap_matrix", "conflict_matrix"]
 
 # Largest number of elements one block of indicator matrices may hold.
 _BLOCK_ELEMENTS = 1 << 24
+# Largest number of classes read off the votes when cardinality is not given.
+_MAX_INFERRED_CLASSES = 10_000
 
 
 def _resolve_convention(L: ArrayLike, convention: Optional[str], model: Any) -> str:
@@ -72,13 +77,17 @@ def _prepare(
 ) -> Tuple[torch.Tensor, str, int, List[str]]:
     """Codes ``(n, m)`` (-1 abstain), the convention, ``k`` and the LF names."""
     convention = _resolve_convention(L, convention, model)
-    if cardinality is not None and (
-        isinstance(cardinality, bool) or not isinstance(cardinality, (int, np.integer)) or cardinality < 1
-    ):
-        raise ValueError(f"cardinality must be a positive integer, got {cardinality!r}")
-    codes = check_votes(L, convention=convention, cardinality=cardinality)
+    if cardinality is not None:
+        cardinality = check_int(cardinality, "cardinality", minimum=1)
+    codes = check_votes(L, convention=convention, cardinality=cardinality, name="L")
     k = 2 if convention == "flyingsquid" else int(cardinality or 0)
-    k = max(k, int(codes.max()) + 1, 1)
+    largest = int(codes.max()) + 1 if codes.numel() else 1
+    if cardinality is None and largest > _MAX_INFERRED_CLASSES:
+        raise ValueError(
+            f"L votes for class {largest - 1}: more than {_MAX_INFERRED_CLASSES} classes is read as a "
+            "mistake (the tables grow with the number of classes); pass cardinality= to allow it"
+        )
+    k = max(k, largest, 1)
     return codes, convention, k, _lf_names(lf_names, codes.shape[1])
 
 
@@ -154,7 +163,7 @@ def lf_summary(
     convention: Optional[str] = None,
     cardinality: Optional[int] = None,
     lf_names: Optional[Sequence[str]] = None,
-) -> pd.DataFrame:
+) -> "pd.DataFrame":
     """One row per labeling function: what it votes, how often, with whom it clashes.
 
     Args:
@@ -238,6 +247,8 @@ def lf_summary(
     emits = emitted.gt(0).cpu().numpy()
     polarity = [[_label_of(int(c), convention) for c in np.flatnonzero(row)] for row in emits]
 
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "polarity": polarity,
@@ -268,7 +279,7 @@ def overlap_matrix(
     convention: Optional[str] = None,
     cardinality: Optional[int] = None,
     lf_names: Optional[Sequence[str]] = None,
-) -> pd.DataFrame:
+) -> "pd.DataFrame":
     """Pairwise overlaps: fraction of items where LFs ``j`` and ``l`` both vote.
 
     The diagonal is each LF's coverage. Arguments as in :func:`lf_summary`.
@@ -287,6 +298,8 @@ def overlap_matrix(
     codes, _, _, names = _prepare(L, convention, cardinality, lf_names)
     n = codes.shape[0]
     both = _both_vote_counts(codes).cpu().numpy()
+    import pandas as pd
+
     return pd.DataFrame(both / n, index=pd.Index(names), columns=pd.Index(names))
 
 
@@ -296,7 +309,7 @@ def conflict_matrix(
     convention: Optional[str] = None,
     cardinality: Optional[int] = None,
     lf_names: Optional[Sequence[str]] = None,
-) -> pd.DataFrame:
+) -> "pd.DataFrame":
     """Pairwise conflicts: fraction of items where LFs ``j`` and ``l`` both vote
     and vote different labels.
 
@@ -316,6 +329,8 @@ def conflict_matrix(
     codes, _, k, names = _prepare(L, convention, cardinality, lf_names)
     n = codes.shape[0]
     disagree = _both_vote_counts(codes) - _agreement_counts(codes, k)
+    import pandas as pd
+
     return pd.DataFrame(
         disagree.cpu().numpy() / n, index=pd.Index(names), columns=pd.Index(names)
     )

@@ -336,3 +336,12 @@ def test_load_wrench_bad_json_and_labeled_ids(tmp_path):
     (folder / "train.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match=r"must hold a JSON object mapping item ids to items, got list"):
         load_wrench(folder, "train")
+
+
+def test_youtube_lf_names_follow_the_readme():
+    from weaksup.datasets import YOUTUBE_LF_NAMES
+
+    readme = (Path(__file__).resolve().parents[1] / "weaksup" / "datasets" / "data" / "youtube" / "readme.txt").read_text()
+    listed = readme.split("Labeling functions list:")[1].split("\n\n")[1]
+    assert list(YOUTUBE_LF_NAMES) == [name.strip().rstrip(",") for name in listed.split("\n") if name.strip()]
+    assert len(YOUTUBE_LF_NAMES) == load_youtube("valid").n_lfs

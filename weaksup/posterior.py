@@ -1,0 +1,198 @@
+"""The posterior of conditionally independent LFs, shared by the label models.
+
+When LFs are independent given the label, the log posterior of an item is a
+sum of one term per LF::
+
+    log P(y | votes) = const + base[y] + sum over LFs i that vote of deltas[i, vote_i, y]
+
+where ``base`` holds every LF's abstain term (and the prior) and ``deltas[i,
+c]`` is what LF ``i`` voting class ``c`` changes. :func:`independent_log_scores`
+computes that for a whole vote matrix in chunks of rows, choosing the kernel:
+
+* few classes on the CPU: a product of the int8 vote indicators with the
+  deltas written in fixed point, base-128 digits as int8 columns (int32 sums,
+  combined exactly in int64; the deltas are rounded to ``2**-p`` of their
+  largest magnitude with ``p >= 50``, so the scores are as accurate as a float64
+  sum);
+* many classes (or a compact table of the responses in use): a gather of the
+  voted rows of the table and a sum;
+* elsewhere (CUDA): float64 indicator products.
+
+Shapes: ``n`` items, ``m`` LFs, ``k`` classes voted, ``K`` label values scored
+(``k`` for a multiclass model, ``2**v`` for FlyingSquid's ``v`` tasks). Codes:
+``-1`` = abstain, ``0..k-1`` = class (see :mod:`weaksup.conventions`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence, Tuple
+
+import torch
+
+from .statistics import _int_mm_ok
+
+__all__ = ["independent_log_scores", "log_table_deltas"]
+
+# Vote entries per chunk of rows (bounds the temporaries; a chunk stays in cache).
+_CHUNK_ENTRIES = 1 << 19
+# Gathered float64 values per chunk of the gather kernel.
+_GATHER_ENTRIES = 1 << 21
+# The int8 digit kernel is used while k * K * digits stays at most this (else gather).
+_DIGIT_WIDTH_LIMIT = 256
+_DIGIT_BITS = 7
+
+
+def log_table_deltas(log_table: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Split a per-LF log table ``(m, k + 1, K)`` (response 0 = abstain,
+    ``c + 1`` = vote ``c``) into ``base`` ``(K,)`` (every LF abstaining) and
+    ``deltas`` ``(m, k, K)`` (vote minus abstain), the arguments of
+    :func:`independent_log_scores`."""
+    return log_table[:, 0].sum(0), log_table[:, 1:] - log_table[:, :1]
+
+
+def independent_log_scores(
+    codes: torch.Tensor,
+    base: torch.Tensor,
+    deltas: torch.Tensor,
+    *,
+    responses: Optional[torch.Tensor] = None,
+    cardinality: Optional[int] = None,
+    class_values: Optional[Sequence[int]] = None,
+) -> torch.Tensor:
+    """``base + sum_i deltas[i, codes[:, i]]`` over the LFs that vote, in chunks.
+
+    Args:
+        codes: ``(n, m)`` validated integer codes (int8 is fastest), ``-1`` =
+            abstain, ``0..k-1`` = class; any device.
+        base: ``(K,)`` float64, the score of a row on which every LF abstains.
+        deltas: ``(m, k, K)`` float64, what LF ``i`` voting ``c`` adds; or,
+            with ``responses``, ``(R, K)``: one row per listed response.
+        responses: optional ``(R,)`` int64 response numbers ``lf * k + class``
+            (see :mod:`weaksup.statistics`) that ``deltas`` rows belong to; a
+            vote for a response not listed adds nothing (as an abstention).
+            For many classes, where a dense ``(m, k, K)`` table would not fit.
+        cardinality: ``k``, needed with ``responses``.
+        class_values: optional ``k`` integers: ``codes`` then holds raw votes,
+            an entry equal to ``class_values[c]`` is a vote for class ``c`` and
+            any other value an abstention. FlyingSquid votes (-1/+1, 0 =
+            abstain) are ``class_values=(-1, 1)``: no conversion pass to codes.
+            Not with ``responses``.
+
+    Returns:
+        ``(n, K)`` float64 scores on ``codes``' device (unnormalised log
+        posterior: apply ``softmax`` for probabilities).
+    """
+    n, m = codes.shape
+    device = codes.device
+    base = base.to(device=device, dtype=torch.float64)
+    deltas = deltas.to(device=device, dtype=torch.float64)
+    K = base.shape[0]
+    if responses is not None:
+        if cardinality is None:
+            raise TypeError("independent_log_scores: cardinality is needed with responses")
+        if deltas.dim() != 2 or deltas.shape != (len(responses), K):
+            raise ValueError(f"deltas must have shape ({len(responses)}, {K}) with responses, got {tuple(deltas.shape)}")
+        return _gather_scores(codes, base, deltas, responses.to(device), int(cardinality))
+    if deltas.dim() != 3 or deltas.shape[0] != m or deltas.shape[2] != K:
+        raise ValueError(f"deltas must have shape ({m}, k, {K}), got {tuple(deltas.shape)}")
+    k = deltas.shape[1]
+    values = list(range(k)) if class_values is None else [int(v) for v in class_values]
+    if len(values) != k:
+        raise ValueError(f"class_values must have {k} entries (one per class), got {len(values)}")
+    out = torch.empty((n, K), dtype=torch.float64, device=device)
+    if n == 0:
+        return out
+    if device.type == "cpu" and _int_mm_ok() and bool(torch.isfinite(deltas).all()):
+        digits = _digit_plan(deltas, m)
+        if k * K * digits[2] <= _DIGIT_WIDTH_LIMIT:
+            return _digit_scores(codes, base, digits, values, out)
+    if class_values is not None:
+        codes = _to_codes(codes, values)
+    if device.type == "cpu" and k > 2:
+        flat = deltas.reshape(m * k, K)
+        return _gather_scores(codes, base, flat, torch.arange(m * k, device=device), k)
+    return _float_scores(codes, base, deltas, out)
+
+
+def _digit_plan(deltas: torch.Tensor, m: int):
+    """Fixed-point int8 digits of the deltas: ``(W (k m, K D) int8, scale, D)``
+    with ``deltas ~= scale * sum_d W_d 128**d`` and the sums over ``m`` LFs
+    below ``2**62`` (exact in int64)."""
+    k, K = deltas.shape[1], deltas.shape[2]
+    W = deltas.permute(1, 0, 2).reshape(k * m, K)  # class-major rows: c * m + i
+    top = float(W.abs().max()) if W.numel() else 0.0
+    p = 62 - max(1, math.ceil(math.log2(m + 1)))  # bits of |W| / top kept
+    n_digits = math.ceil((p + 2) / _DIGIT_BITS)
+    if top == 0.0:
+        return torch.zeros((k * m, K * n_digits), dtype=torch.int8), 0.0, n_digits
+    q = torch.round(W * (2.0**p / top)).to(torch.int64)
+    half = 1 << (_DIGIT_BITS - 1)
+    digits = []
+    for _ in range(n_digits):  # balanced base-128 digits in [-64, 63]
+        d = torch.remainder(q + half, 2 * half) - half
+        digits.append(d)
+        q = (q - d) >> _DIGIT_BITS
+    stacked = torch.stack(digits, -1).to(torch.int8).reshape(k * m, K * n_digits)
+    return stacked, top / 2.0**p, n_digits
+
+
+def _to_codes(votes: torch.Tensor, values) -> torch.Tensor:
+    codes = torch.full_like(votes, -1, dtype=torch.int64)
+    for c, v in enumerate(values):
+        codes[votes == v] = c
+    return codes
+
+
+def _digit_scores(codes, base, plan, values, out):
+    k = len(values)
+    W, scale, n_digits = plan
+    n, m = codes.shape
+    K = base.shape[0]
+    # digit sums -> scores: one small float64 product (each digit sum is an exact int32)
+    powers = torch.tensor([scale * 2.0 ** (_DIGIT_BITS * d) for d in range(n_digits)], dtype=torch.float64)
+    combine = torch.block_diag(*([powers[:, None]] * K))  # (K D, K)
+    rows = max(1, _CHUNK_ENTRIES // max(1, m * k))
+    ind = torch.empty((min(rows, n), k * m), dtype=torch.int8)
+    for start in range(0, n, rows):
+        chunk = codes[start : start + rows]
+        r = chunk.shape[0]
+        x = ind[:r]
+        for c, v in enumerate(values):  # int8 output: much faster than bool comparisons
+            torch.eq(chunk, v, out=x[:, c * m : (c + 1) * m])
+        acc = torch._int_mm(x, W) if r > 1 else (x.to(torch.int32) @ W.to(torch.int32))
+        torch.addmm(base, acc.to(torch.float64), combine, out=out[start : start + r])
+    return out
+
+
+def _float_scores(codes, base, deltas, out):
+    n, m = codes.shape
+    k = deltas.shape[1]
+    rows = max(1, _CHUNK_ENTRIES // max(1, m))
+    for start in range(0, n, rows):
+        chunk = codes[start : start + rows]
+        o = out[start : start + rows]
+        o.copy_(base.expand_as(o))
+        for c in range(k):
+            o.addmm_((chunk == c).to(torch.float64), deltas[:, c])
+    return out
+
+
+def _gather_scores(codes, base, deltas, responses, k):
+    n, m = codes.shape
+    device = codes.device
+    K = base.shape[0]
+    R = deltas.shape[0]
+    table = torch.cat([deltas, torch.zeros((1, K), dtype=torch.float64, device=device)])
+    lookup = torch.full((m * k + 1,), R, dtype=torch.int64, device=device)  # last: abstain
+    lookup[responses] = torch.arange(R, device=device)
+    offset = torch.arange(m, device=device) * k
+    out = torch.empty((n, K), dtype=torch.float64, device=device)
+    rows = max(1, _GATHER_ENTRIES // max(1, m * K))
+    for start in range(0, n, rows):
+        chunk = codes[start : start + rows].to(torch.int64)
+        flat = torch.where(chunk >= 0, chunk + offset, m * k)
+        o = out[start : start + rows]
+        torch.sum(table[lookup[flat]], dim=1, out=o)
+        o += base
+    return out

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from _model_state import assert_same_state as _assert_same_state
 from conftest import synthetic_votes
 from weaksup import LabelModel, NotFittedError
 from weaksup.statistics import accumulate
@@ -273,3 +274,116 @@ def test_cupy_in_cupy_out():
     out = model.predict_proba(cupy.asarray(L))
     assert isinstance(out, cupy.ndarray)
     np.testing.assert_allclose(cupy.asnumpy(out), LabelModel(6).fit(L).predict_proba(L), atol=1e-9)
+
+
+# ---- a call that raises changes nothing (issue 11) ---------------------------------------
+def test_failed_partial_fit_keeps_statistics_and_options():
+    """D1: a rejected class_balance used to add the batch to statistics_ anyway."""
+    A, _ = synthetic_votes(n=50, m=5, seed=1)
+    B, _ = synthetic_votes(n=30, m=5, seed=2)
+    model, twin = LabelModel(5).fit(A), LabelModel(5).fit(A)
+    with pytest.raises(ValueError, match="class_balance"):
+        model.partial_fit(B, class_balance=[0.5, 0.6, 0.1])
+    assert int(model.statistics_.n_items) == 50
+    _assert_same_state(model, twin)
+    model.partial_fit(B)  # a retry counts B once
+    twin.partial_fit(B)
+    assert int(model.statistics_.n_items) == 80
+    np.testing.assert_array_equal(model.predict_proba(B), twin.predict_proba(B))
+
+
+def test_failed_fit_does_not_remember_the_bad_option():
+    """D1: after fit(B, Y_dev=[0, 1]) failed, every partial_fit raised the same error."""
+    A, _ = synthetic_votes(n=50, m=5, seed=1)
+    model = LabelModel(5).fit(A)
+    with pytest.raises(ValueError, match="Y_dev"):
+        model.fit(A, Y_dev=[0, 1])
+    model.partial_fit(A)
+    assert int(model.statistics_.n_items) == 100
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, L: m.fit(L, solve_method="nope"),
+        lambda m, L: m.fit(L, class_balance=[np.nan, 1]),
+        lambda m, L: m.fit(L, flip_negative="yes"),
+        lambda m, L: m.fit(L[:, :4]),
+        lambda m, L: m.partial_fit(L, Y_dev=[]),
+        lambda m, L: m.partial_fit(L, unknown_option=1),
+        lambda m, L: m.fit_statistics(accumulate(check_votes(L, convention="flyingsquid"), 2), sign_recovery="x"),
+    ],
+)
+def test_rejected_calls_leave_the_fitted_model_bit_identical(call):
+    L, _ = synthetic_votes(n=80, m=5, seed=3)
+    model, twin = LabelModel(5).fit(L), LabelModel(5).fit(L)
+    with pytest.raises((ValueError, TypeError)):
+        call(model, L)
+    _assert_same_state(model, twin)
+
+
+def test_estimated_accuracies_stay_in_unit_interval():
+    """D7: the triplet estimate gave 1.077 here (upstream too); it is clamped."""
+    model = LabelModel(3).fit([[1, -1, 1], [1, -1, 0], [0, -1, 1]], class_balance="uniform")
+    acc = model.estimated_accuracies()
+    assert float(model._agreement.max()) > 1  # the raw estimate overshoots...
+    assert ((acc >= 0) & (acc <= 1)).all()  # ...the reported one does not
+
+
+def test_chain_all_abstain_row_gets_the_balance_as_the_chain_factorises_it():
+    """D13: for v = 3 tasks in a chain, an all-abstain row gets P(Y0, Y1) P(Y1, Y2) / P(Y1)
+    of the class balance (as the docstring says), which is the balance itself
+    when it factorises along the chain."""
+    L, _ = synthetic_votes(n=300, m=6, seed=3)
+    cb = np.random.default_rng(0).random(8)
+    cb /= cb.sum()
+    model = LabelModel(**SEQ).fit(L, class_balance=cb)
+    t = cb.reshape(2, 2, 2)
+    chain = (t.sum(2)[:, :, None] * t.sum(0)[None, :, :] / t.sum((0, 2))[None, :, None]).ravel()
+    abstain = np.zeros((1, 6), dtype=int)
+    np.testing.assert_allclose(model.predict_proba(abstain)[0], chain, atol=1e-12)
+    np.testing.assert_allclose(model.class_balance_, cb / cb.sum())
+    markov = np.einsum("a,b,c->abc", [0.3, 0.7], [0.6, 0.4], [0.2, 0.8]).ravel()
+    model.fit(L, class_balance=markov)
+    np.testing.assert_allclose(model.predict_proba(abstain)[0], markov, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "uint64", "int8", "int16", "float16", "float32"])
+def test_every_numeric_dtype_of_votes_fits(dtype):
+    """D6: uint16/32/64 failed inside torch ("aminmax_cpu" not implemented for 'UInt32')."""
+    L, _ = synthetic_votes(n=100, m=5, seed=4)
+    L = np.abs(L)  # 0/1 votes: representable by unsigned dtypes
+    ref = LabelModel(5).fit(L).predict_proba(L)
+    np.testing.assert_allclose(LabelModel(5).fit(L.astype(dtype)).predict_proba(L.astype(dtype)), ref)
+
+
+@pytest.mark.parametrize("bad", [np.array([["1", "0", "1", "0", "1"]] * 4), [[1, 0, 1, 0, 1], [1, 0]], "10101"])
+def test_non_numeric_votes_get_an_error_naming_the_argument(bad):
+    """D6: string arrays and ragged lists gave torch/numpy messages."""
+    with pytest.raises(TypeError, match="L_train"):
+        LabelModel(5).fit(bad)
+
+
+def test_verbose_is_accepted_and_ignored(capsys):
+    L, _ = synthetic_votes(n=60, m=5, seed=5)
+    model = LabelModel(5).fit(L, verbose=True)
+    model.predict_proba(L, verbose=True)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_label_model_implements_the_protocol():
+    from weaksup.base import LabelModelProtocol
+
+    L, _ = synthetic_votes(n=60, m=5, seed=5)
+    model = LabelModel(5).fit(L)
+    assert isinstance(model, LabelModelProtocol)
+    assert model.n_lfs_ == 5 and model.groups == []
+    codes = check_votes(L, convention="flyingsquid")
+    np.testing.assert_allclose(torch.softmax(model.log_scores(codes), 1).numpy(), model.predict_proba(L))
+
+
+def test_bad_triplets_are_refused_at_construction():
+    with pytest.raises(ValueError, match="triplets"):
+        LabelModel(3, triplets=[(0, 1, 5)])
+    with pytest.raises(ValueError, match="triplets"):
+        LabelModel(4, triplets=[(0, 1)])

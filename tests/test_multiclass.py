@@ -17,6 +17,7 @@ from weaksup.conventions import convert_votes
 from weaksup.multiclass import METHODS, MulticlassLabelModel, one_vs_rest_statistics
 from weaksup.statistics import VoteStatistics, accumulate
 from weaksup.class_balance import estimate_class_balance, resolve_class_balance
+from _model_state import assert_same_state
 
 MLE = dict(prior_strength=0, prior_items=0, pair_tolerance=None)
 
@@ -506,3 +507,62 @@ def test_cuda_stays_on_device_without_sync():
     assert scores.is_cuda and model.confusion_.is_cuda and model.class_balance_.is_cuda and fit.is_cuda
     cpu = MulticlassLabelModel(3).fit(L, class_balance=[0.2, 0.3, 0.5])
     torch.testing.assert_close(model.confusion_.cpu(), cpu.confusion_, rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# a call that raises changes nothing (issue 11)
+# ---------------------------------------------------------------------------
+def test_failed_fit_keeps_a_fitted_model_fitted():
+    """D2: a vote for class 7 with cardinality=3 used to un-fit the model."""
+    L, _ = votes(k=3)
+    model, twin = MulticlassLabelModel(3).fit(L), MulticlassLabelModel(3).fit(L)
+    with pytest.raises(ValueError, match="class 7"):
+        model.fit(np.array([[0, 7, 1]] * 5))
+    assert_same_state(model, twin)
+    np.testing.assert_array_equal(model.predict_proba(L), twin.predict_proba(L))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, L: m.fit(L, class_balance=[np.inf, 1, 1]),
+        lambda m, L: m.fit(L, Y_dev=[]),
+        lambda m, L: m.partial_fit(L, Y_dev=[0, 5]),
+        lambda m, L: m.partial_fit(L[:, :2]),
+        lambda m, L: m.set_params(n_iter=-1).fit(L),
+        lambda m, L: m.fit_statistics(accumulate(torch.as_tensor(L), 4)),
+        lambda m, L: m.fit(np.array([["a", "b"]])),
+    ],
+)
+def test_rejected_calls_leave_the_fitted_model_bit_identical(call):
+    L, _ = votes(k=3)
+    model, twin = MulticlassLabelModel(3).fit(L), MulticlassLabelModel(3).fit(L)
+    with pytest.raises((ValueError, TypeError)):
+        call(model, L)
+    model.set_params(n_iter=twin.n_iter)
+    assert_same_state(model, twin)
+
+
+def test_empty_y_dev_is_refused():
+    """D5: an empty Y_dev silently meant a uniform balance."""
+    L, _ = votes(k=3)
+    with pytest.raises(ValueError, match="Y_dev is empty"):
+        MulticlassLabelModel(3).fit(L, Y_dev=np.array([], dtype=int))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "uint64", "int16", "float16", "float64"])
+def test_every_numeric_dtype_of_votes_fits(dtype):
+    """D6: uint16/32/64 votes failed inside torch ("aminmax_cpu" not implemented)."""
+    L, _ = votes(k=3, coverage=1.0)  # no abstentions: unsigned dtypes hold every vote
+    ref = MulticlassLabelModel(3).fit(L).predict_proba(L)
+    np.testing.assert_allclose(MulticlassLabelModel(3).fit(L.astype(dtype)).predict_proba(L.astype(dtype)), ref)
+
+
+def test_multiclass_implements_the_protocol():
+    from weaksup.base import LabelModelProtocol
+
+    L, _ = votes(k=3)
+    model = MulticlassLabelModel(3).fit(L)
+    assert isinstance(model, LabelModelProtocol)
+    codes = torch.as_tensor(L)
+    np.testing.assert_allclose(torch.softmax(model.log_scores(codes), 1).numpy(), model.predict_proba(L))

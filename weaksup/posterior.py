@@ -30,7 +30,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 
-from .statistics import _int_mm_ok
+from ._counting import int_mm_ok
 
 __all__ = ["independent_log_scores", "log_table_deltas"]
 
@@ -103,7 +103,7 @@ def independent_log_scores(
     out = torch.empty((n, K), dtype=torch.float64, device=device)
     if n == 0:
         return out
-    if device.type == "cpu" and _int_mm_ok() and bool(torch.isfinite(deltas).all()):
+    if device.type == "cpu" and int_mm_ok() and bool(torch.isfinite(deltas).all()):
         digits = _digit_plan(deltas, m)
         if k * K * digits[2] <= _DIGIT_WIDTH_LIMIT:
             return _digit_scores(codes, base, digits, values, out)

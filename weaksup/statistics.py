@@ -15,25 +15,18 @@ only the responses that occur, for many classes (``k = 1000`` LFs that each
 vote a few classes use a few hundred of the ``m k`` responses, where the dense
 tensor would need ``m^2 k^2`` counts). :func:`accumulate` picks the layout.
 
-Counting is one integer matrix product per chunk of rows: the ``(rows, R)``
-0/1 indicator matrix of the ``R`` responses, times itself. int8 products with
-int32 sums on the CPU, float32 elsewhere (0/1 products summed over fewer than
-``2**24`` rows are exact in float32).
+Counting is one integer matrix product of response indicators per chunk of
+rows (see :mod:`weaksup._counting`).
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
-Group = Tuple[int, ...]
+from ._counting import Group, add_group_tables, add_pairs, responses_in, to_codes
 
-# Rows per chunk of the indicator product: bounds the temporaries, keeps a
-# chunk in cache, and keeps float32 sums exact (< 2**24).
-_CHUNK_ROWS = 1 << 13
-# Indicator entries per chunk for wide (many-response) products.
-_CHUNK_ENTRIES = 1 << 21
 # accumulate() keeps the dense (m, k, m, k) layout up to this many counts.
 DENSE_LIMIT = 1 << 22
 
@@ -387,104 +380,13 @@ def _copy_tables(tables: Dict[Group, torch.Tensor]) -> Dict[Group, torch.Tensor]
     return {g: t.clone() for g, t in tables.items()}
 
 
-# ---------------------------------------------------------------------------
-# counting
-# ---------------------------------------------------------------------------
-_INT_MM_OK: Dict[str, bool] = {}
-
-
-def _int_mm_ok() -> bool:
-    """Whether ``torch._int_mm`` (int8 x int8 -> int32) runs and is exact here
-    (checked once on a small product)."""
-    if "cpu" not in _INT_MM_OK:
-        try:
-            a = (torch.arange(8 * 24).reshape(8, 24) % 3 - 1).to(torch.int8)
-            b = (torch.arange(8 * 16).reshape(8, 16) % 2).to(torch.int8)
-            ok = torch.equal(torch._int_mm(a.T, b).to(torch.int64), a.T.to(torch.int64) @ b.to(torch.int64))
-        except (RuntimeError, AttributeError, TypeError):
-            ok = False
-        _INT_MM_OK["cpu"] = ok
-    return _INT_MM_OK["cpu"]
-
-
-def _signed_product(x: torch.Tensor, n_add: int) -> torch.Tensor:
-    """``x[:n_add]^T x[:n_add] - x[n_add:]^T x[n_add:]`` for a 0/1 indicator
-    matrix ``x`` ``(rows, R)`` (bool), as int64 ``(R, R)``; exact (rows < 2**24)."""
-    rows, width = x.shape
-    if x.device.type == "cpu" and width >= 2 and _int_mm_ok():
-        right = x.view(torch.int8)
-        left = right
-        if n_add < rows:
-            left = right.clone()
-            left[n_add:].neg_()
-        return torch._int_mm(left.T, right).to(torch.int64)
-    right = x.to(torch.float32)
-    left = right
-    if n_add < rows:
-        left = right.clone()
-        left[n_add:].neg_()
-    return (left.T @ right).to(torch.int64)
-
-
-def _indicators(codes: torch.Tensor, k: int, responses: Optional[torch.Tensor]) -> torch.Tensor:
-    """``(rows, R)`` bool: which responses each row gave. Dense (``responses``
-    None): columns ordered class-major, ``a * m + lf``; else one column per
-    listed response ``lf * k + class``."""
-    if responses is None:
-        if k == 1:
-            return codes == 0
-        return torch.cat([codes == a for a in range(k)], dim=1)
-    lf, cls = responses // k, responses % k
-    return codes.index_select(1, lf) == cls.to(codes.dtype)
-
-
-def _add_pairs(target: torch.Tensor, codes: torch.Tensor, n_add: int, k: int,
-               responses: Optional[torch.Tensor]) -> None:
-    """``target += signed pair counts`` of ``codes`` (first ``n_add`` rows added,
-    the rest subtracted). ``target``: ``(m, k, m, k)`` (dense) or ``(R, R)``."""
-    n, m = codes.shape
-    width = m * k if responses is None else len(responses)
-    rows = max(1, min(_CHUNK_ROWS, _CHUNK_ENTRIES // max(1, width)))
-    total = None
-    for start in range(0, n, rows):
-        chunk = codes[start : start + rows]
-        prod = _signed_product(_indicators(chunk, k, responses), max(0, min(n_add - start, len(chunk))))
-        total = prod if total is None else total.add_(prod)
-    if total is None:
-        return
-    if responses is None:  # class-major (a, i, b, j) -> (i, a, j, b)
-        target.add_(total.reshape(k, m, k, m).permute(1, 0, 3, 2))
-    else:
-        target.add_(total)
-
-
-def _add_group_tables(tables: Dict[Group, torch.Tensor], codes: torch.Tensor, n_add: int, k: int) -> None:
-    if not tables or codes.shape[0] == 0:
-        return
-    sign = torch.ones(codes.shape[0], dtype=torch.int64, device=codes.device)
-    sign[n_add:] = -1
-    for g, table in tables.items():
-        state = torch.zeros(codes.shape[0], dtype=torch.int64, device=codes.device)
-        for i in g:
-            state = state * (k + 1) + (codes[:, i].to(torch.int64) + 1)
-        table.index_add_(0, state, sign)
-
-
-def _responses_in(codes: torch.Tensor, k: int) -> torch.Tensor:
-    """Sorted response numbers ``lf * k + class`` that occur in ``codes``."""
-    n, m = codes.shape
-    present = torch.zeros(m * k, dtype=torch.bool, device=codes.device)
-    rows = max(1, _CHUNK_ENTRIES // max(1, m))
-    offset = torch.arange(m, device=codes.device) * k
-    for start in range(0, n, rows):
-        chunk = codes[start : start + rows]
-        voted = chunk >= 0
-        present[(offset + chunk.to(torch.int64))[voted]] = True
-    return present.nonzero().squeeze(1)
-
-
 def accumulate(
-    codes: torch.Tensor, cardinality: int, groups: Iterable[Group] = (), *, compact: Optional[bool] = None
+    codes: torch.Tensor,
+    cardinality: int,
+    groups: Iterable[Group] = (),
+    *,
+    compact: Optional[bool] = None,
+    class_values: Optional[Sequence[int]] = None,
 ) -> VoteStatistics:
     """Count the statistics of a validated code matrix.
 
@@ -495,6 +397,10 @@ def accumulate(
         groups: LF groups whose joint tables to count (see ``VoteStatistics``).
         compact: layout of the result; ``None`` (default) picks the dense one
             when ``(m k)^2 <= DENSE_LIMIT`` and the compact one beyond.
+        class_values: optional ``k`` integers: ``codes`` then holds raw votes,
+            ``class_values[c]`` meaning class ``c`` and any other value an
+            abstention (FlyingSquid votes: ``(-1, 1)``), which saves converting
+            them to codes first.
 
     Returns:
         ``VoteStatistics`` on ``codes``' device: one pass over the rows, one
@@ -507,14 +413,22 @@ def accumulate(
         compact = (m * k) ** 2 > DENSE_LIMIT
     stats = VoteStatistics.zeros(m, k, groups, device=codes.device, compact=compact)
     if compact:
-        responses = _responses_in(codes, k)
+        if class_values is not None:
+            codes, class_values = to_codes(codes, class_values), None
+        responses = responses_in(codes, k)
         stats.responses = responses
         stats.pair_counts = torch.zeros((len(responses), len(responses)), dtype=torch.int64, device=codes.device)
-    count_update(stats, codes, None)
+    count_update(stats, codes, None, class_values=class_values)
     return stats
 
 
-def count_update(stats: VoteStatistics, added_codes: torch.Tensor, removed_codes: Optional[torch.Tensor]) -> None:
+def count_update(
+    stats: VoteStatistics,
+    added_codes: torch.Tensor,
+    removed_codes: Optional[torch.Tensor],
+    *,
+    class_values: Optional[Sequence[int]] = None,
+) -> None:
     """Add the counts of ``added_codes`` to ``stats`` and subtract those of
     ``removed_codes``, in place (exact integer counts): what a ring buffer of
     votes does when a batch comes in and the oldest items fall out.
@@ -527,6 +441,7 @@ def count_update(stats: VoteStatistics, added_codes: torch.Tensor, removed_codes
         added_codes: ``(n_add, m)`` validated codes (any integer dtype, ``-1`` =
             abstain), on ``stats``' device.
         removed_codes: ``(n_rem, m)`` codes of items counted before, or ``None``.
+        class_values: raw votes instead of codes, as in :func:`accumulate`.
 
     Afterwards ``stats`` equals ``accumulate`` of the items it held plus the
     added minus the removed ones. One signed indicator product (and one
@@ -542,8 +457,13 @@ def count_update(stats: VoteStatistics, added_codes: torch.Tensor, removed_codes
         if removed_codes.dim() != 2 or removed_codes.shape[1] != m:
             raise ValueError(f"removed_codes must have shape (n, {m}), got {tuple(removed_codes.shape)}")
         codes = torch.cat([added_codes, removed_codes.to(added_codes.dtype)])
+    values = list(range(k)) if class_values is None else [int(v) for v in class_values]
+    if len(values) != k:
+        raise ValueError(f"class_values must have {k} entries (one per class), got {len(values)}")
     if stats.is_compact:
-        new = _responses_in(codes, k)
+        if class_values is not None:
+            codes, values = to_codes(codes, values), list(range(k))
+        new = responses_in(codes, k)
         missing = new[~torch.isin(new, stats.responses)]
         if len(missing):
             grown = stats + VoteStatistics(
@@ -552,8 +472,8 @@ def count_update(stats: VoteStatistics, added_codes: torch.Tensor, removed_codes
                 pair_counts=torch.zeros((len(missing), len(missing)), dtype=torch.int64, device=stats.device),
                 responses=missing, n_lfs=m, cardinality=k)
             stats.responses, stats.pair_counts = grown.responses, grown.pair_counts
-        _add_pairs(stats.pair_counts, codes, n_add, k, stats.responses)
+        add_pairs(stats.pair_counts, codes, n_add, values, stats.responses)
     else:
-        _add_pairs(stats.co_votes, codes, n_add, k, None)
+        add_pairs(stats.co_votes, codes, n_add, values, None)
     stats.n_items.add_(n_add - (codes.shape[0] - n_add))
-    _add_group_tables(stats.group_tables, codes, n_add, k)
+    add_group_tables(stats.group_tables, codes, n_add, values)

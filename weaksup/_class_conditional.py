@@ -22,10 +22,8 @@ import torch
 
 from . import _multiclass_solvers as solvers
 from ._backend import TINY
+from .posterior import independent_log_scores, log_table_deltas
 from .statistics import VoteStatistics
-
-# Votes per chunk of the posterior products (bounds the float64 indicator temporaries).
-_CHUNK_ELEMENTS = 1 << 22
 
 # The defaults of MulticlassLabelModel, also used by LabelModel's "pairwise_em".
 DEFAULT_OPTIONS = dict(
@@ -95,29 +93,6 @@ def fit_class_conditional(
 
 def class_conditional_log_scores(codes: torch.Tensor, fit: ClassConditionalFit) -> torch.Tensor:
     """Unnormalised log posterior ``(n, k)`` float64 of codes ``(n, m)`` (-1 = abstain)."""
-    table = fit.log_table.to(codes.device)  # (m, k + 1, k)
     # every LF abstaining is the baseline; a vote for c adds log C[vote c] - log C[abstain]
-    base = table[:, 0].sum(0) + fit.log_prior.to(codes.device)
-    deltas = table[:, 1:] - table[:, :1]  # (m, k votes, k classes)
-    return independent_log_scores(codes, base, deltas)
-
-
-def independent_log_scores(codes: torch.Tensor, base: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
-    """``base + sum_i deltas[i, codes[:, i]]`` over LFs that vote, chunked.
-
-    The posterior of independent LFs: every LF in its base state (abstain) gives
-    ``base`` ``(n_out,)``; an LF voting ``c`` adds ``deltas[i, c]`` (``deltas``:
-    ``(m, k, n_out)``). Computed as one GEMM per class on indicator matrices,
-    ``O(n m k n_out)``, in chunks of rows. Returns ``(n, n_out)`` float64.
-    """
-    n, m = codes.shape
-    k = deltas.shape[1]
-    scores = torch.empty((n, base.shape[0]), dtype=torch.float64, device=codes.device)
-    rows = max(1, _CHUNK_ELEMENTS // max(1, m))
-    for start in range(0, n, rows):
-        chunk = codes[start : start + rows]
-        out = base.expand(chunk.shape[0], -1).clone()
-        for c in range(k):
-            out += (chunk == c).to(torch.float64) @ deltas[:, c]
-        scores[start : start + rows] = out
-    return scores
+    base, deltas = log_table_deltas(fit.log_table.to(codes.device))  # (k,), (m, k votes, k classes)
+    return independent_log_scores(codes, base + fit.log_prior.to(codes.device), deltas)

@@ -36,13 +36,14 @@ import numpy as np
 import torch
 
 from ._backend import TINY, ArrayLike, as_tensor, small_cpu_work
-from ._class_conditional import DEFAULT_OPTIONS, class_conditional_log_scores, fit_class_conditional, independent_log_scores
+from ._class_conditional import DEFAULT_OPTIONS, class_conditional_log_scores, fit_class_conditional
 from ._fs_tables import Quantities, expectation_key, posterior_log_tables, r_symbols, solve_tables
 from ._validation import check_bool, check_choice, check_int
 from .base import NotFittedError, unchanged_on_error
 from .class_balance import estimate_class_balance, resolve_class_balance
 from .conventions import check_votes, warn_if_convention_misread
 from .graph import Clique, LabelGraph
+from .posterior import independent_log_scores
 from .statistics import VoteStatistics, accumulate
 from .triplets import DENOMINATOR_EPS, aggregate, all_pairs_accuracies, greedy_triplets, parse_triplets
 

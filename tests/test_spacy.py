@@ -278,8 +278,10 @@ def test_add_label_to_a_trained_pipeline(tmp_path):
         nlp.update(weird, sgd=optimizer, annotates=LFS)
     assert textcat.add_label("OTHER") == 1
     assert list(textcat.labels) == ["HAM", "SPAM", "OTHER"]
-    assert textcat.loss.module.num_classes == 3
-    assert int(textcat.loss.module.items_seen) == min(seen, 512)  # the buffered votes were kept
+    module = textcat.loss.module
+    assert module.num_classes == 3
+    # the loss's own add_class: the buffered votes are kept and no item is counted again
+    assert int(module.items_seen) == seen and int(module.statistics.n_items) == min(seen, 512)
     after = [d.cats["SPAM"] / d.cats["HAM"] for d in nlp.pipe(old[0])]
     np.testing.assert_allclose(after, before, rtol=1e-4)  # the old classes keep their odds
     texts3, labels3 = toy_texts(300, seed=6, other=True)
@@ -297,9 +299,28 @@ def test_add_label_after_loading_keeps_the_saved_label_model(trained, tmp_path):
     nlp.to_disk(tmp_path / "pipeline")
     loaded = spacy.load(tmp_path / "pipeline")
     textcat = loaded.get_pipe("textcat")
+    seen = int(nlp.get_pipe("textcat").loss.module.items_seen)
     textcat.add_label("OTHER")
     assert textcat.loss.module.num_classes == 3
-    assert int(textcat.loss.module.items_seen) == 512  # the saved buffer, refilled under 3 classes
+    assert int(textcat.loss.module.items_seen) == seen  # the saved state, migrated to 3 classes
+    assert int(textcat.loss.module.statistics.n_items) == 512  # with the saved buffer's votes
+
+
+def test_add_label_with_a_class_balance_needs_one_more_entry():
+    nlp = make_nlp(LFS, class_balance=[0.5, 0.5])
+    texts, _ = toy_texts(60, seed=9)
+    train(nlp, examples_of(nlp, texts), epochs=1)
+    textcat = nlp.get_pipe("textcat")
+    with pytest.raises(ValueError, match=r"class_balance of 2 entries, and a new label needs 3.*before add_label"):
+        textcat.add_label("OTHER")
+    assert list(textcat.labels) == ["HAM", "SPAM"] and textcat.loss.module.num_classes == 2  # nothing changed
+    textcat.cfg["class_balance"] = [0.4, 0.4, float("nan")]
+    with pytest.raises(ValueError, match="class_balance"):
+        textcat.add_label("OTHER")
+    assert list(textcat.labels) == ["HAM", "SPAM"]
+    textcat.cfg["class_balance"] = [0.4, 0.4, 0.2]
+    assert textcat.add_label("OTHER") == 1 and textcat.add_label("OTHER") == 0
+    assert textcat.loss.module.num_classes == 3
 
 
 def test_errors_name_the_component_and_the_fix():
@@ -364,11 +385,18 @@ def test_factory_is_the_entry_point_target():
 
 
 def test_module_doctests():
+    import importlib
+    import pkgutil
+
     import weaksup.thinc
 
-    for module in (wspacy, weaksup.thinc):
-        result = doctest.testmod(module)
-        assert result.failed == 0 and result.attempted > 0
+    attempted = 0
+    for package in (wspacy, weaksup.thinc):
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            result = doctest.testmod(importlib.import_module(info.name))
+            assert result.failed == 0, info.name
+            attempted += result.attempted
+    assert attempted > 0
 
 
 def test_missing_spacy_names_the_extra():

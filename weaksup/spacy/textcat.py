@@ -1,37 +1,16 @@
-"""spaCy integration: labeling functions as pipeline components, and a text
-classifier trained from their votes through weaksup's online label model.
+"""``weak_textcat``: spaCy's single-label text classifier trained from the
+votes of labeling functions through weaksup's online label model.
 
-Needs spaCy 3.8: ``pip install weaksup[spacy]``. Importing :mod:`weaksup`
-never imports spaCy; importing this module does (and registers the factories
-below, as the ``spacy_factories`` entry points do for ``spacy train``).
-
-**Labeling functions.** :func:`labeling_function` turns ``f(doc) -> label |
-None`` into a registered pipeline component. When it runs, the component
-writes its vote to ``doc.spans[<component name>]``: a span group holding one
-span over the whole doc, whose label is the vote; an empty group means the
-LF abstained (as skweak does). Span groups travel with ``DocBin``, so voted
-docs can be saved, and :func:`get_vote` / :func:`votes_matrix` read them back.
-
-**weak_textcat.** A single-label text classifier (spaCy's ``textcat``
-with its own loss): on each update it reads the LF votes of the batch,
+On each update :class:`WeakTextCategorizer` reads the LF votes of the batch,
 feeds them to :class:`weaksup.nn.FSCrossEntropyLoss` (a ring buffer whose
-label model is refit as training goes) and trains towards the soft labels,
-which spaCy's ``textcat`` refuses (E851). Gold ``doc.cats`` are used for
-scoring only. Under ``python -m spacy train`` list the LF components in
-``[training] annotating_components`` so that they vote on the training docs
-(see ``examples/spacy_youtube`` in the repository)::
+label model is refit as training goes; wrapped as
+:class:`weaksup.thinc.FSCrossEntropyLoss`) and trains towards the soft
+labels, which spaCy's ``textcat`` refuses (E851). Gold ``doc.cats`` are used
+for scoring only.
 
-    [nlp]
-    pipeline = ["keyword_my", "short_comment", ..., "textcat"]
-
-    [components.textcat]
-    factory = "weak_textcat"
-
-    [training]
-    annotating_components = ["keyword_my", "short_comment", ...]
-
-``textcat.add_label("NEW")`` on a trained pipeline grows the output layer
-(the new class starts with zero weights) and the label model's classes.
+The factory ``"weak_textcat"`` is registered when this module is imported
+(spaCy's ``Language.factory``), which is how the ``spacy_factories`` entry
+point finds it.
 """
 
 from __future__ import annotations
@@ -39,255 +18,27 @@ from __future__ import annotations
 import io
 import warnings
 from itertools import islice
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
-
-try:
-    import spacy  # noqa: F401
-    import srsly
-    from spacy.language import Language
-    from spacy.pipeline.textcat import TextCategorizer, single_label_bow_config
-    from spacy.tokens import Doc, Span, SpanGroup
-    from spacy.training import Example, validate_examples, validate_get_examples
-    from thinc.api import Config, Model
-except ImportError as err:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        f"weaksup.spacy needs spaCy 3.8, which is not installed ({err}). "
-        "Install it with: pip install weaksup[spacy]"
-    ) from err
+from pathlib import Path
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
+import srsly
 import torch
+from spacy.language import Language
+from spacy.pipeline.textcat import TextCategorizer, single_label_bow_config
+from spacy.training import Example, validate_examples, validate_get_examples
+from thinc.api import Config, Model
 
-from . import thinc as _wthinc
+from ..class_balance import resolve_class_balance
+from ..thinc import FSCrossEntropyLoss
+from .lfs import labeling_functions_in
+from .votes import votes_matrix
 
-__all__ = [
-    "LabelingFunction",
-    "WeakTextCategorizer",
-    "get_vote",
-    "labeling_function",
-    "labeling_functions_in",
-    "make_weak_textcat",
-    "set_vote",
-    "votes_matrix",
-]
-
-ABSTAIN = -1
-
-# ---------------------------------------------------------------------------
-# Votes on docs
-# ---------------------------------------------------------------------------
+__all__ = ["DEFAULT_WEAK_TEXTCAT_MODEL", "WeakTextCategorizer", "make_weak_textcat"]
 
 
-def set_vote(doc: Doc, lf_name: str, label: Optional[str]) -> None:
-    """Write the vote of LF ``lf_name`` on ``doc``: ``doc.spans[lf_name]`` gets
-    one span over the whole doc labelled ``label``, or no span (``None`` =
-    abstain)."""
-    spans = [] if label is None else [Span(doc, 0, len(doc), label=label)]
-    doc.spans[lf_name] = SpanGroup(doc, name=lf_name, spans=spans)
-
-
-def get_vote(doc: Doc, lf_name: str, *, component: str = "") -> Optional[str]:
-    """The label LF ``lf_name`` voted on ``doc``, or ``None`` if it abstained.
-
-    Raises:
-        KeyError: the LF has not run on this doc (``doc.spans`` has no group
-            ``lf_name``); the message says how to make it vote.
-        ValueError: the group holds more than one span.
-    """
-    if lf_name not in doc.spans:
-        who = f"{component}: " if component else ""
-        raise KeyError(
-            f"{who}the doc has no vote of the labeling function {lf_name!r} "
-            f"(doc.spans[{lf_name!r}] is missing; the doc has vote groups "
-            f"{sorted(doc.spans.keys())}). Run the LF component on the docs: add it to the "
-            f"pipeline before the classifier and, under spacy train, list it in "
-            f"[training] annotating_components."
-        )
-    group = doc.spans[lf_name]
-    if len(group) > 1:
-        raise ValueError(
-            f"doc.spans[{lf_name!r}] holds {len(group)} spans, but a labeling function "
-            "votes once per doc: one span over the doc (its label is the vote) or none (abstain)"
-        )
-    return group[0].label_ if len(group) else None
-
-
-def votes_matrix(
-    docs: Iterable[Doc], lfs: Sequence[str], labels: Sequence[str], *, component: str = ""
-) -> np.ndarray:
-    """The vote matrix of ``docs`` in the Snorkel/WRENCH convention.
-
-    Args:
-        docs: docs the LF components have run on.
-        lfs: the LF component names (the columns).
-        labels: the class names; class ``c`` is ``labels[c]``.
-
-    Returns:
-        ``(n, m)`` int64: ``L[i, j]`` = index in ``labels`` of LF ``j``'s vote on
-        doc ``i``, or ``-1`` (abstain). Feed it to any weaksup label model.
-
-    Raises:
-        KeyError: a doc lacks the votes of an LF.
-        ValueError: an LF voted a label that is not in ``labels``.
-    """
-    index = {label: c for c, label in enumerate(labels)}
-    rows = []
-    for doc in docs:
-        row = []
-        for lf in lfs:
-            vote = get_vote(doc, lf, component=component)
-            if vote is None:
-                row.append(ABSTAIN)
-                continue
-            if vote not in index:
-                who = f"{component!r} " if component else ""
-                raise ValueError(
-                    f"the labeling function {lf!r} voted {vote!r}, a label that the component "
-                    f"{who}does not know (its labels: {list(labels)}). Fix the LF, or add the "
-                    f"label: nlp.get_pipe(...).add_label({vote!r}), or list it in "
-                    f"[initialize.components.<name>] labels."
-                )
-            row.append(index[vote])
-        rows.append(row)
-    return np.asarray(rows, dtype=np.int64).reshape(len(rows), len(lfs))
-
-
-# ---------------------------------------------------------------------------
-# Labeling functions as components
-# ---------------------------------------------------------------------------
-_LF_FUNCTIONS: Dict[str, Callable[[Doc], Optional[str]]] = {}
-
-
-class LabelingFunction:
-    """The pipeline component of a labeling function (made by
-    :func:`labeling_function`). Calling it on a doc runs the function and
-    writes the vote to ``doc.spans[self.name]`` (see :func:`set_vote`).
-
-    Attributes:
-        name: the component's name in the pipeline (the ``doc.spans`` key).
-        func: ``f(doc) -> label | None``.
-        labels: the labels the function may return; empty = any label.
-    """
-
-    def __init__(self, name: str, func: Callable[[Doc], Optional[str]], labels: Optional[Sequence[str]] = None):
-        self.name = name
-        self.func = func
-        self.labels: Tuple[str, ...] = tuple(labels or ())
-
-    def __call__(self, doc: Doc) -> Doc:
-        vote = self.func(doc)
-        if vote is not None and not isinstance(vote, str):
-            raise TypeError(
-                f"labeling function {self.name!r} returned {vote!r} ({type(vote).__name__}); "
-                "a labeling function returns a label string, or None to abstain"
-            )
-        if vote is not None and self.labels and vote not in self.labels:
-            raise ValueError(
-                f"labeling function {self.name!r} returned {vote!r}, which is not one of the labels "
-                f"it declares {list(self.labels)}; fix the function or add the label to "
-                f"@labeling_function(labels=[...])"
-            )
-        set_vote(doc, self.name, vote)
-        return doc
-
-    def __repr__(self) -> str:
-        return f"LabelingFunction(name={self.name!r}, labels={self.labels!r})"
-
-
-def _factory_for(func: Callable[[Doc], Optional[str]], labels: Optional[List[str]]):
-    def make_labeling_function(nlp: Language, name: str) -> LabelingFunction:
-        return LabelingFunction(name, func, labels)
-
-    return make_labeling_function
-
-
-def _same_function(a: Callable, b: Callable) -> bool:
-    return (getattr(a, "__module__", None), getattr(a, "__qualname__", None)) == (
-        getattr(b, "__module__", None),
-        getattr(b, "__qualname__", None),
-    )
-
-
-def labeling_function(
-    name: Optional[Any] = None, *, labels: Optional[Sequence[str]] = None
-) -> Any:
-    """Register ``f(doc) -> label | None`` as a spaCy pipeline component.
-
-    Use as ``@labeling_function`` or ``@labeling_function("name", labels=[...])``.
-    The component's factory is ``name`` (default: the function's name), so
-    ``nlp.add_pipe("name")`` and ``factory = "name"`` in a config both work once
-    the defining module is imported (``spacy train ... --code lfs.py``). The
-    function itself is returned unchanged, so it can still be called on a doc.
-
-    Args:
-        name: the factory name. Default: the function's ``__name__``.
-        labels: the labels the function may return; any other return value
-            raises a clear error when the component runs, and a classifier
-            without configured labels takes its labels from these.
-            Default: ``None`` (any string).
-
-    Example:
-        >>> import spacy
-        >>> from weaksup.spacy import labeling_function, get_vote
-        >>> @labeling_function("doctest_keyword_link", labels=["SPAM"])
-        ... def keyword_link(doc):
-        ...     return "SPAM" if "http" in doc.text.lower() else None
-        >>> nlp = spacy.blank("en")
-        >>> _ = nlp.add_pipe("doctest_keyword_link")
-        >>> get_vote(nlp("see http://x.y"), "doctest_keyword_link")
-        'SPAM'
-    """
-    if callable(name) and labels is None:  # bare @labeling_function
-        return labeling_function(None)(name)
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"name must be a string (the component's factory name), got {type(name).__name__}")
-    if labels is not None:
-        if isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
-            raise TypeError(f"labels must be a list of label strings, got {labels!r}")
-        if not labels:
-            raise ValueError("labels must name at least one label; leave it out (None) to allow any label")
-
-    def decorate(func: Callable[[Doc], Optional[str]]) -> Callable[[Doc], Optional[str]]:
-        if not callable(func):
-            raise TypeError(f"@labeling_function decorates a function f(doc) -> label | None, got {func!r}")
-        factory_name = name or func.__name__
-        known = _LF_FUNCTIONS.get(factory_name)
-        if known is not None and not _same_function(known, func):
-            raise ValueError(
-                f"a labeling function named {factory_name!r} is already registered "
-                f"({known.__module__}.{known.__qualname__}); give this one another name: "
-                f"@labeling_function('another_name')"
-            )
-        if known is None and Language.has_factory(factory_name):
-            raise ValueError(
-                f"{factory_name!r} is already the name of a spaCy component factory; give the "
-                f"labeling function another name: @labeling_function('another_name')"
-            )
-        Language.factory(
-            factory_name, assigns=["doc.spans"], func=_factory_for(func, None if labels is None else list(labels))
-        )
-        _LF_FUNCTIONS[factory_name] = func
-        return func
-
-    return decorate
-
-
-def labeling_functions_in(nlp: Language, *, before: Optional[str] = None) -> List[str]:
-    """Names of the labeling-function components of ``nlp``, in pipeline order
-    (only those before the component ``before``, if given)."""
-    names = []
-    for pipe_name, pipe in nlp.pipeline:
-        if pipe_name == before:
-            break
-        if isinstance(pipe, LabelingFunction):
-            names.append(pipe_name)
-    return names
-
-
-# ---------------------------------------------------------------------------
-# weak_textcat
-# ---------------------------------------------------------------------------
 DEFAULT_WEAK_TEXTCAT_MODEL = Config().from_str(single_label_bow_config)["model"]
+
 
 class WeakTextCategorizer(TextCategorizer):
     """spaCy's single-label ``TextCategorizer`` trained from labeling-function
@@ -328,7 +79,7 @@ class WeakTextCategorizer(TextCategorizer):
         self.cfg["update_frequency"] = int(update_frequency)
         self.cfg["uncovered"] = uncovered
         self.cfg["class_balance"] = None if class_balance is None else [float(x) for x in class_balance]
-        self.loss: Optional[_wthinc.FSCrossEntropyLoss] = None
+        self.loss: Optional[FSCrossEntropyLoss] = None
         self._loss_state: Optional[bytes] = None
 
     @property
@@ -353,20 +104,20 @@ class WeakTextCategorizer(TextCategorizer):
                 f"In your own loop, pass nlp.update(examples, annotates={lfs})."
             ) from None
 
-    def _build_loss(self) -> _wthinc.FSCrossEntropyLoss:
+    def _build_loss(self) -> FSCrossEntropyLoss:
         cb = self.cfg.get("class_balance")
         if cb is not None and len(cb) != len(self.labels):
             raise ValueError(
                 f"{self.name!r}: class_balance has {len(cb)} entries but the component has "
                 f"{len(self.labels)} labels {list(self.labels)}; give one probability per label"
             )
-        return _wthinc.FSCrossEntropyLoss(
+        return FSCrossEntropyLoss(
             len(self.lfs), len(self.labels), normalize=False,
             buffer_capacity=self.cfg["buffer_capacity"], update_frequency=self.cfg["update_frequency"],
             uncovered=self.cfg["uncovered"], class_balance=cb,
         )
 
-    def _ensure_loss(self) -> _wthinc.FSCrossEntropyLoss:
+    def _ensure_loss(self) -> FSCrossEntropyLoss:
         if not self.lfs:
             raise ValueError(
                 f"{self.name!r} ({type(self).__name__}) has no labeling functions to learn from: "
@@ -388,13 +139,12 @@ class WeakTextCategorizer(TextCategorizer):
                 try:
                     self.loss.module.load_state_dict(state)
                 except RuntimeError as err:
-                    saved = tuple(state["lf_buffer"].shape) if "lf_buffer" in state else "?"
                     self.loss = None
                     raise ValueError(
                         f"{self.name!r}: the saved label-model state does not fit the component "
-                        f"({len(self.lfs)} labeling functions {self.lfs}, {len(self.labels)} labels; "
-                        f"saved buffer of shape {saved}: buffer_capacity x number of LFs). Keep the "
-                        f"LFs the pipeline was trained with, or re-initialise the component."
+                        f"({len(self.lfs)} labeling functions {self.lfs}, {len(self.labels)} labels, "
+                        f"buffer_capacity {self.cfg['buffer_capacity']}). Keep the LFs the pipeline was "
+                        f"trained with, or re-initialise the component. PyTorch says: {err}"
                     ) from err
         return self.loss
 
@@ -521,24 +271,43 @@ class WeakTextCategorizer(TextCategorizer):
         )
 
     def add_label(self, label: str) -> int:
-        """Add a class. On a trained component the output layer grows (the new
-        class starts at zero weight, as in spaCy's ``textcat``) and the label
-        model gets the class too, keeping the votes already in its buffer."""
-        if isinstance(label, str) and label not in self.labels and self.loss is None and self._loss_state:
+        """Add a class; returns 1 if it was added, 0 if the component had it.
+
+        On a trained component the output layer grows (the new class starts at
+        zero weight, as in spaCy's ``textcat``) and the label model gets the
+        class through the loss's own ``add_class``: the votes in its buffer
+        and its statistics are kept, and no item is counted (``items_seen``
+        and the refit schedule stay where they were). A component with a
+        ``class_balance`` needs one more entry for the new label: set
+        ``cfg["class_balance"]`` to ``k + 1`` probabilities (the new label
+        last) first; it is checked before anything changes.
+        """
+        if not isinstance(label, str) or label in self.labels:
+            return super().add_label(label)  # spaCy's error for a non-string, 0 for a known label
+        if self.loss is None and self._loss_state:
             self._ensure_loss()  # bring back the saved label-model state before the classes change
+        balance = self._balance_for(len(self.labels) + 1) if self.loss is not None else None
         n_before = len(self.labels)
         added = super().add_label(label)
         if added:
             self._open_new_outputs(n_before)
-        if added and self.loss is not None:
-            old = self.loss.module
-            votes = old.buffer_votes() if old.fitted else None
-            self.loss = None
-            new = self._ensure_loss()
-            if votes is not None and votes.shape[0]:
-                with torch.no_grad():  # refill the buffer (and refit) under k + 1 classes
-                    new.module(torch.zeros(votes.shape[0], len(self.labels), dtype=torch.float64, device=votes.device), votes)
+            if self.loss is not None:
+                self.loss.module.add_class(class_balance=balance)
         return added
+
+    def _balance_for(self, k: int) -> Optional[List[float]]:
+        """The configured class balance, checked to have ``k`` valid entries (``None`` if unset)."""
+        cb = self.cfg.get("class_balance")
+        if cb is None:
+            return None
+        if len(cb) != k:
+            raise ValueError(
+                f"{self.name!r} has a class_balance of {len(cb)} entries, and a new label needs {k}: set "
+                f"nlp.get_pipe({self.name!r}).cfg['class_balance'] to {k} probabilities (one per label, "
+                f"in label order, the new label last) before add_label"
+            )
+        resolve_class_balance(cb, None, cardinality=k, convention="snorkel")  # refuses NaN, negatives, ...
+        return list(cb)
 
     def _open_new_outputs(self, n_before: int) -> None:
         """spaCy's resizable textcat layers give a new class the bias -5000 so
@@ -581,16 +350,12 @@ class WeakTextCategorizer(TextCategorizer):
         return self
 
     def to_disk(self, path, *, exclude=tuple()) -> None:
-        from pathlib import Path
-
         super().to_disk(path, exclude=exclude)
         data = self._loss_bytes()
         if "label_model" not in exclude and data:
             (Path(path) / "label_model").write_bytes(data)
 
     def from_disk(self, path, *, exclude=tuple()) -> "WeakTextCategorizer":
-        from pathlib import Path
-
         super().from_disk(path, exclude=exclude)
         file = Path(path) / "label_model"
         if "label_model" not in exclude:

@@ -16,10 +16,14 @@ Conventions shared by every function here:
   to the graph so ``backward()`` works and gives zero gradients.
 - ``'mean'`` divides by the number of counted elements, not by the sum of the
   weights (PyTorch's convention for ``weight``).
+- Half-precision logits (float16, bfloat16) are reduced in float32 and the
+  ``'mean'``/``'sum'`` result is float32: a float16 sum over many items would
+  overflow to ``inf`` (65504 is float16's largest value).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -46,6 +50,20 @@ def check_reduction(reduction: str) -> str:
     return reduction
 
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _as(t: Optional[torch.Tensor], ref: torch.Tensor) -> Optional[torch.Tensor]:
+    """``t`` as ``ref``'s dtype and device (no copy, no op when it already is)."""
+    if t is None:
+        return None
+    if not isinstance(t, torch.Tensor):
+        t = torch.as_tensor(t)
+    if t.dtype != ref.dtype or t.device != ref.device:
+        t = t.to(dtype=ref.dtype, device=ref.device)
+    return t
+
+
 def _check_item_vector(t: Optional[torch.Tensor], n: int, name: str, ref: torch.Tensor) -> Optional[torch.Tensor]:
     if t is None:
         return None
@@ -58,11 +76,8 @@ def _check_item_vector(t: Optional[torch.Tensor], n: int, name: str, ref: torch.
 def _reduce(loss: torch.Tensor, item_weight, valid, reduction: str) -> torch.Tensor:
     """Apply per-item weights and the valid mask to ``loss`` ``(n, ...)``, then reduce."""
     n = loss.shape[0]
-    per_item = int(loss[0].numel()) if n else max(1, int(loss[0:1].numel()))
-    if loss.dim() > 1:
-        expand = (n,) + (1,) * (loss.dim() - 1)
-    else:
-        expand = (n,)
+    per_item = math.prod(loss.shape[1:])
+    expand = (n,) + (1,) * (loss.dim() - 1)
     if item_weight is not None:
         loss = loss * item_weight.to(loss.dtype).reshape(expand)
     if valid is not None:
@@ -139,9 +154,10 @@ def fs_loss(
     n = input.shape[0]
     item_weight = _check_item_vector(item_weight, n, "item_weight", input)
     valid = _check_item_vector(valid, n, "valid", input)
-    target = target.detach().to(dtype=input.dtype, device=input.device)
-    weight = None if weight is None else torch.as_tensor(weight).to(dtype=input.dtype, device=input.device)
-    pos_weight = None if pos_weight is None else torch.as_tensor(pos_weight).to(dtype=input.dtype, device=input.device)
+    if input.dtype in _LOW_PRECISION and reduction != "none":
+        input = input.float()  # accumulate in float32; the gradient flows back through the cast
+    target = _as(target.detach(), input)
+    weight, pos_weight = _as(weight, input), _as(pos_weight, input)
     if item_weight is None and valid is None and n > 0:  # PyTorch's own reduction
         return F.binary_cross_entropy_with_logits(
             input, target, weight=weight, pos_weight=pos_weight, reduction=reduction
@@ -201,8 +217,10 @@ def fs_cross_entropy(
     n = input.shape[0]
     item_weight = _check_item_vector(item_weight, n, "item_weight", input)
     valid = _check_item_vector(valid, n, "valid", input)
-    target = target.detach().to(dtype=input.dtype, device=input.device)
-    weight = None if weight is None else torch.as_tensor(weight).to(dtype=input.dtype, device=input.device)
+    if input.dtype in _LOW_PRECISION and reduction != "none":
+        input = input.float()  # accumulate in float32; the gradient flows back through the cast
+    target = _as(target.detach(), input)
+    weight = _as(weight, input)
     if n == 0:
         loss = input.sum(1) * 0.0
     elif item_weight is None and valid is None:  # PyTorch's own reduction

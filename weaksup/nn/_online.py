@@ -50,7 +50,9 @@ class Batch:
     n: int
     update_frequency: int
     item_weight: Optional[torch.Tensor]
-    features: Optional[torch.Tensor] = None
+    features: Any = None
+    soft: Optional[torch.Tensor] = None  # the soft labels in the predictions' dtype, when already made
+    soft_dtype: Optional[torch.dtype] = None  # the predictions' dtype
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:
@@ -157,6 +159,19 @@ class OnlineLabelLoss(nn.Module):
         self._model_stale = False
         self.last_targets: Optional[torch.Tensor] = None
         self.register_load_state_dict_post_hook(_after_load)
+
+    # plain Python attributes set every step: set directly, past nn.Module's
+    # bookkeeping for parameters, buffers and submodules (none of them is one)
+    _PLAIN = frozenset({
+        "_size", "_index", "_seen", "_refits", "_model_stale", "last_targets",
+        "_host_ok", "_host_posterior", "_model_behind",
+    })
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in OnlineLabelLoss._PLAIN:
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
 
     # ---- declared state ---------------------------------------------------
     def add_state(self, name: str, value: torch.Tensor, *, sync: str) -> None:
@@ -276,11 +291,12 @@ class OnlineLabelLoss(nn.Module):
         out = super()._apply(fn, *args, **kwargs)
         self._model_stale = self._refits > 0  # rebuild the model on the new device
         self.last_targets = None
-        self._on_state_moved()
+        self._on_state_moved(contents_changed=False)
         return out
 
-    def _on_state_moved(self) -> None:
-        """Hook: device constants of a subclass follow the state."""
+    def _on_state_moved(self, contents_changed: bool) -> None:
+        """Hook: the state moved to another device (``contents_changed=False``)
+        or was loaded or reset (``True``); a subclass's copies follow it."""
 
     def _sync_host_counters(self) -> None:
         self._size = int(self.buffer_size[0])
@@ -288,7 +304,7 @@ class OnlineLabelLoss(nn.Module):
         self._seen = int(self.items_seen)
         self._refits = int(self.refits)
         self._model_stale = self._refits > 0
-        self._on_state_moved()
+        self._on_state_moved(contents_changed=True)
 
     def _write_counters(self) -> None:
         self.buffer_size.fill_(self._size)
@@ -303,8 +319,8 @@ class OnlineLabelLoss(nn.Module):
         self._size = self._index = self._seen = self._refits = 0
         self._model_stale = False
         self.last_targets = None
-        self._on_state_moved()
         self._reset_model()
+        self._on_state_moved(contents_changed=True)
 
     # ---- validation (changes nothing) ---------------------------------------
     def _check_device(self, t: torch.Tensor, name: str) -> None:
@@ -318,7 +334,7 @@ class OnlineLabelLoss(nn.Module):
         """A tensor of ``weak_labels`` ``(n, m)``: on the loss's device, or on the
         host for a loss on an accelerator (validated there, moved after)."""
         if isinstance(weak_labels, torch.Tensor):
-            if weak_labels.device.type != "cpu" or self.device.type in ("cpu", "meta"):
+            if weak_labels.device.type != "cpu" or self.device.type == "cpu":
                 self._check_device(weak_labels, "weak_labels")
             t = weak_labels
         else:
@@ -387,7 +403,7 @@ class OnlineLabelLoss(nn.Module):
         item_weight = self._item_weight(weight, n, predictions)
         codes = self._codes(votes)
         self._check_logit_values(predictions)
-        batch = Batch(codes=codes, n=n, update_frequency=uf, item_weight=item_weight)
+        batch = Batch(codes=codes, n=n, update_frequency=uf, item_weight=item_weight, soft_dtype=predictions.dtype)
         self._encode(batch)
         return batch
 

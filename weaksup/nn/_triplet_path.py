@@ -1,97 +1,375 @@
-"""The fused refit of :class:`~weaksup.nn.FSLoss`'s default model.
+"""The fused host path of :class:`~weaksup.nn.FSLoss`'s default model.
 
 With one task, conditionally independent LFs and ``solve_method='triplet_mean'``
-(FSLoss's defaults), FlyingSquid's whole fit and posterior reduce to a few
-tensor operations on the ``2m x 2m`` co-vote matrix:
+(FSLoss's defaults) and votes that arrive on the host (a numpy array or a CPU
+tensor, as a DataLoader yields them), a whole training step of the loss is a
+handful of tiny array operations on the host plus one matrix-vector product on
+the loss's device:
 
-1. second moments ``E[l_i l_j]`` and co-coverage: ``T^T C T`` for a fixed
-   ``2m x 2m`` matrix ``T`` (signs and ones);
-2. accuracy magnitudes ``|E[l_i Y]|``: the closed-form triplet mean
-   (:func:`weaksup.triplets.all_pairs_accuracies`);
-3. each LF's table ``P(l_i, Y)`` in closed form (below);
-4. the posterior logit of an item is linear in its one-hot votes:
-   ``logit P(Y = +1 | votes) = w . onehot + b``.
+1. the batch's codes and one-hot votes ``X`` ``(n, 2m)`` (column ``2 i + c``:
+   LF ``i`` voted class ``c``; class 0 = the vote -1, class 1 = +1);
+2. the count update ``C += X^T X - E^T E`` of the ``2m x 2m`` co-vote matrix
+   (``E``: the one-hot votes of the items pushed out of the ring buffer);
+3. the refit, from ``C`` alone: second moments and co-coverage ``T^T C T`` for
+   a fixed ``T``; the closed-form triplet mean of the accuracies (as
+   :func:`weaksup.triplets.all_pairs_accuracies`, here in numpy); each LF's
+   table ``P(l_i, Y)`` in closed form (below);
+4. the posterior logit is linear in the one-hot votes:
+   ``logit P(Y = +1 | votes) = X w + b``: one ``addmv`` and a ``sigmoid`` on
+   the device.
 
-Step 3: with ``p_+ = P(l = +1)``, ``p_0 = P(l = 0)``, ``p_y = P(Y = +1)`` and
-``g = P(l Y = 1) = (1 + E[l Y] - p_0) / 2``, FlyingSquid's linear system for a
-single LF (abstentions independent of ``Y``) has the solution
+Step 3's tables: with ``p_+ = P(l = +1)``, ``p_0 = P(l = 0)``, ``p_y = P(Y = +1)``
+and ``g = P(l Y = 1) = (1 + E[l Y] - p_0) / 2``, FlyingSquid's linear system for
+one LF (abstentions independent of ``Y``) solves to
 ``P(+1, +1) = (g + p_+ - (1 - p_y)(1 - p_0)) / 2``, ``P(-1, -1) = g - P(+1, +1)``,
 ``P(+1, -1) = p_+ - P(+1, +1)``, ``P(-1, +1) = p_y (1 - p_0) - P(+1, +1)``,
 ``P(0, y) = p_0 P(y)``; negative cells are flipped (``flip_negative``) and the
 table renormalised, as :class:`~weaksup.LabelModel` does. The tests check that
 this path equals :class:`~weaksup.LabelModel` to float64 rounding.
 
-Everything stays on the statistics' device with no host read.
+The host keeps its own copy of the ring buffer and of the counts (on the CPU:
+numpy views of the loss's buffers, so there is one copy); on an accelerator
+the device buffers are updated by uploads in the same step, and nothing is
+read back from the device, so a training step never waits for it.
 """
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
+import numpy as np
 import torch
 
 from .._backend import TINY
-from ..triplets import all_pairs_accuracies
+from ..triplets import DENOMINATOR_EPS
 
-__all__ = ["TripletPath"]
+__all__ = ["HostTripletPath"]
 
 
-class TripletPath:
-    """Constants and math of the fused binary path for ``m`` LFs on one device.
+class HostTripletPath:
+    """Constants, host copies of the state and the math of the fused path for ``m`` LFs."""
 
-    One-hot layout: column ``2 i + c`` is "LF ``i`` voted class ``c``" (class 0 =
-    the negative vote -1, class 1 = the positive vote +1); an abstention has no
-    column.
-    """
-
-    def __init__(self, m: int, device: torch.device) -> None:
+    def __init__(self, m: int) -> None:
         self.m = m
-        self.device = device
-        eye = torch.eye(m, dtype=torch.float64, device=device)
-        sign = torch.stack([-eye, eye], 1).reshape(2 * m, m)  # S[2i + c, i] = -1 / +1
-        ones = torch.stack([eye, eye], 1).reshape(2 * m, m)  # P[2i + c, i] = 1
-        self.T = torch.cat([sign, ones], 1)  # (2m, 2m)
-        self.T_t = self.T.T.contiguous()
-        # code + 1 -> one-hot row (code -1 abstain, 0 negative, 1 positive)
-        self.code_table = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=torch.float64, device=device)
+        eye = np.eye(m)
+        sign = np.stack([-eye, eye], 1).reshape(2 * m, m)  # S[2i + c, i] = -1 / +1
+        ones = np.stack([eye, eye], 1).reshape(2 * m, m)  # P[2i + c, i] = 1
+        self.T = np.concatenate([sign, ones], 1)  # (2m, 2m)
+        self.T_t = np.ascontiguousarray(self.T.T)
+        self.off_diagonal = ~np.eye(m, dtype=bool)
+        # vote + 1 -> code (-1 abstain, 0 negative, 1 positive); code + 1 -> one-hot row
+        self.vote_to_code = np.array([0, -1, 1], dtype=np.int8)
+        self.code_to_onehot = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+        # the table cells (states -1, 0, +1 x labels -1, +1) are linear in
+        # r = (1, p_+, p_0, p_y, g, p_y p_0) (the solution in the module docstring)
+        self.cells_of_r = np.array([
+            [0.5, 0.5, 0.0, 0.0, 0.5, -0.5],
+            [-0.5, -0.5, 0.0, 0.0, 0.5, 0.5],
+            [-0.5, -0.5, 1.0, 0.0, -0.5, 0.5],
+            [-0.5, 0.5, 0.0, 0.0, -0.5, 0.5],
+            [0.5, -0.5, 0.0, 0.0, -0.5, 0.5],
+            [0.5, -0.5, -1.0, 1.0, 0.5, -0.5],
+        ])
+        # log table -> (weight of a -1 vote, weight of a +1 vote, abstaining), each against abstaining
+        self.logit_of_log_cells = np.array([
+            [-1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, -1.0], [-1.0, -1.0, 1.0], [0.0, -1.0, 0.0], [0.0, 1.0, 0.0],
+        ])
+        self.ring: Optional[np.ndarray] = None  # (capacity, m) int8 codes
+        self.ring_onehot: Optional[np.ndarray] = None  # (capacity, 2m) float32, when small enough
+        self.co: Optional[np.ndarray] = None  # (2m, 2m) int64 counts of the buffer
+        self.model_co: Optional[np.ndarray] = None  # (2m, 2m) int64 counts the model was fitted on
+        self.model_n = 0
+        self.shared = False  # the host arrays are the loss's own (CPU) buffers
 
-    def onehot(self, codes: torch.Tensor) -> torch.Tensor:
-        """``(n, 2m)`` float64 one-hot votes of codes ``(n, m)`` (any integer dtype)."""
-        index = codes.to(torch.int64) + 1
-        return self.code_table[index].reshape(codes.shape[0], 2 * self.m)
+    # ---- host copies of the state ---------------------------------------------
+    def attach(self, vote_codes: torch.Tensor, co: torch.Tensor, model_co: torch.Tensor, model_n: torch.Tensor) -> bool:
+        """Point the host arrays at the loss's state: views on the CPU, copies
+        (read once, here) elsewhere. Returns False where the state cannot be
+        read (the meta device) and the host arrays are not already in step."""
+        m2 = 2 * self.m
+        if vote_codes.device.type == "cpu":
+            self.ring, self.co = vote_codes.numpy(), co.numpy().reshape(m2, m2)
+            self.model_co, self.model_n = model_co.numpy().reshape(m2, m2), int(model_n)
+            self.shared = True
+            self._index_ring()
+            return True
+        if vote_codes.device.type == "meta":
+            self.shared = False
+            return self.ring is not None and self.ring.shape == tuple(vote_codes.shape)
+        self.ring = vote_codes.cpu().numpy().copy()
+        self.co = co.cpu().numpy().reshape(m2, m2).copy()
+        self.model_co, self.model_n = model_co.cpu().numpy().reshape(m2, m2).copy(), int(model_n)
+        self.shared = False
+        self._index_ring()
+        return True
 
-    def solve(
-        self, co_votes: torch.Tensor, n_items: torch.Tensor, class_balance: torch.Tensor
-    ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Fit from the ``(m, 2, m, 2)`` co-vote counts, the item count and the
-        ``(2,)`` class balance; return the posterior's weights ``(2m,)`` and bias ``()``."""
+    def _index_ring(self) -> None:
+        small = self.ring is not None and self.ring.size * 2 <= (1 << 24)
+        self.ring_onehot = self.onehot(self.ring) if small else None
+
+    def detach(self) -> None:
+        """Copy the host arrays out of the buffers they view (before those go away)."""
+        if self.shared:
+            self.ring, self.co, self.model_co = self.ring.copy(), self.co.copy(), self.model_co.copy()
+            self.shared = False
+
+    # ---- one batch ---------------------------------------------------------------
+    def codes(self, votes: np.ndarray) -> Optional[np.ndarray]:
+        """int8 codes of integer votes ``(n, m)``, or ``None`` when a vote is outside {-1, 0, +1}."""
+        if votes.size and (votes.min() < -1 or votes.max() > 1):
+            return None
+        return self.vote_to_code[votes + 1]
+
+    def onehot(self, codes: np.ndarray) -> np.ndarray:
+        """``(n, 2m)`` float32 one-hot votes of codes ``(n, m)`` (exact 0/1)."""
+        return np.take(self.code_to_onehot, codes.astype(np.intp) + 1, axis=0).reshape(codes.shape[0], 2 * self.m)
+
+    def count_delta(self, added: np.ndarray, removed: np.ndarray) -> np.ndarray:
+        """``X^T X - E^T E`` as int64 ``(2m, 2m)`` of one-hot rows ``added`` and
+        ``removed``; float32 products of 0/1 are exact below 2**24 rows."""
+        dtype = np.float32 if added.shape[0] + removed.shape[0] < (1 << 24) else np.float64
+        added = added.astype(dtype, copy=False)
+        delta = added.T @ added
+        if removed.shape[0]:
+            removed = removed.astype(dtype, copy=False)
+            delta -= removed.T @ removed
+        return delta.astype(np.int64)
+
+    def evicted_onehot(self, slots, start: int) -> np.ndarray:
+        """One-hot rows of ring ``slots`` from row ``start`` on (the items pushed out)."""
+        if self.ring_onehot is not None:
+            return self.ring_onehot[slots][start:]
+        return self.onehot(self.ring[slots][start:])
+
+    def write(self, slots, codes: np.ndarray, onehot: np.ndarray) -> None:
+        self.ring[slots] = codes
+        if self.ring_onehot is not None:
+            self.ring_onehot[slots] = onehot
+
+    # ---- the refit -------------------------------------------------------------------
+    def solve(self, co: np.ndarray, n: int, class_balance: np.ndarray) -> Tuple[np.ndarray, float]:
+        """Fit from the ``(2m, 2m)`` co-vote counts of ``n`` items and the ``(2,)``
+        class balance; return the posterior's weights ``(2m,)`` and bias."""
         m = self.m
-        co = co_votes.reshape(2 * m, 2 * m).to(torch.float64)
-        n = n_items.to(torch.float64)
-        q = self.T_t @ co @ self.T
-        moments = q[:m, :m] / n  # E[l_i l_j], abstain = 0
-        accuracy = all_pairs_accuracies(moments, q[m:, m:], "mean")  # |E[l_i Y]|
-        votes = co.diagonal().reshape(m, 2) / n  # P(l_i = -1), P(l_i = +1)
-        p_pos = votes[:, 1]
-        p_zero = 1 - votes.sum(1)
-        p_y = class_balance[1]
-        agree = 0.5 * (1 + accuracy - p_zero)
-        both_pos = 0.5 * (agree + p_pos - (1 - p_y) * (1 - p_zero))
-        cells = torch.stack(  # states (-1, 0, +1) x labels (-1, +1)
-            [agree - both_pos, p_y * (1 - p_zero) - both_pos, p_zero * (1 - p_y), p_zero * p_y,
-             p_pos - both_pos, both_pos], 1,
-        ).abs()
-        total = cells.sum(1, keepdim=True)
-        cells = cells / torch.where(total == 0, torch.ones_like(total), total)
-        log_t = cells.clamp(min=TINY).log().reshape(m, 3, 2)
-        ratio = log_t[:, :, 1] - log_t[:, :, 0]  # (m, states): log P(l, +1) - log P(l, -1)
-        weights = (ratio[:, 0::2] - ratio[:, 1:2]).reshape(2 * m)  # votes -1, +1 against abstaining
-        log_balance = class_balance.clamp(min=TINY).log()
+        c = co.astype(np.float64)
+        q = self.T_t @ c @ self.T
+        moments, covoted = q[:m, :m] / n, q[m:, m:] > 0  # E[l_i l_j] (abstain = 0), co-coverage
+        accuracy = self._triplet_mean(moments, covoted)  # |E[l_i Y]|
+        votes = c.diagonal().reshape(m, 2) / n  # P(l_i = -1), P(l_i = +1)
+        p_zero = 1.0 - votes.sum(1)
+        p_y = float(class_balance[1])
+        r = np.empty((m, 6))
+        r[:, 0] = 1.0
+        r[:, 1] = votes[:, 1]
+        r[:, 2] = p_zero
+        r[:, 3] = p_y
+        r[:, 4] = 0.5 * (1.0 + accuracy - p_zero)  # g = P(l Y = 1)
+        r[:, 5] = p_y * p_zero
+        cells = np.abs(r @ self.cells_of_r)  # flip_negative
+        total = cells.sum(1, keepdims=True)
+        cells /= np.where(total == 0, 1.0, total)
+        logit = np.log(np.maximum(cells, TINY)) @ self.logit_of_log_cells  # (m, 3)
+        log_balance = np.log(np.maximum(class_balance, TINY))
         # the junction tree divides by P(Y) once per separator: m - 1 of them
-        bias = ratio[:, 1].sum() - (m - 1) * (log_balance[1] - log_balance[0])
-        return weights, bias
+        bias = logit[:, 2].sum() - (m - 1) * (log_balance[1] - log_balance[0])
+        return logit[:, :2].reshape(2 * m), float(bias)
+
+    def _triplet_mean(self, moments: np.ndarray, covoted: np.ndarray) -> np.ndarray:
+        """The closed-form triplet mean of :func:`weaksup.triplets.all_pairs_accuracies`
+        (``method='mean'``), in numpy: a candidate ``sqrt|M_ai M_aj / M_ij|`` factors,
+        so the sum over the valid pairs of LF ``a`` is a quadratic form."""
+        absm = np.abs(moments)
+        pair_ok = (absm > DENOMINATOR_EPS) & covoted
+        partner = (covoted & self.off_diagonal).astype(np.float64)
+        root = np.sqrt(absm) * partner
+        valid = (pair_ok & self.off_diagonal).astype(np.float64)
+        weight = valid / np.sqrt(np.where(pair_ok, absm, 1.0))
+        total = ((root @ weight) * root).sum(1) / 2
+        count = ((partner @ valid) * partner).sum(1) / 2
+        return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
     @staticmethod
     def posterior(onehot: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """``(n, 1)`` float64 ``P(Y = +1 | votes)``."""
+        """``(n, 1)`` float64 ``P(Y = +1 | votes)`` on the device."""
         return torch.sigmoid(torch.addmv(bias, onehot, weights)).unsqueeze(1)
+
+
+_HOST_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+_NUMPY_FLOATS = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
+
+
+class FusedStepMixin:
+    """The fused host step of :class:`~weaksup.nn.FSLoss` (mixed in before
+    :class:`~weaksup.nn._online.OnlineLabelLoss`).
+
+    A batch takes it when the loss has FSLoss's default model (``_fused``), its
+    votes are integers on the host, and no process group is active; anything
+    else (votes already on an accelerator, data parallel) goes the general way
+    of the base class, which keeps the same state, so the two mix freely.
+    """
+
+    def _init_fused(self, enabled: bool, class_balance: torch.Tensor) -> None:
+        self._fused = enabled
+        self._host_balance_fixed = class_balance.detach().cpu().numpy()
+        self._host = HostTripletPath(self.m) if enabled else None
+        self._host_ok = False  # the host arrays hold the current state
+        self._host_posterior: Optional[Tuple[np.ndarray, float]] = None  # weights, bias
+        self._model_behind = False  # the fused path refit; the label model object not yet
+
+    # ---- host copies ---------------------------------------------------------------
+    def _attach_host(self) -> bool:
+        self._host_ok = self._host.attach(
+            self.vote_codes, self.stats_co_votes, self.model_stats_co_votes, self.model_stats_n_items
+        )
+        if self._host_ok and self._host.shared:
+            self._host_counters = {
+                name: getattr(self, name).numpy() for name in ("buffer_size", "buffer_index", "items_seen", "refits")
+            }
+            self._host_counters["n_items"] = self.stats_n_items.numpy()
+            self._host_counters["model_n_items"] = self.model_stats_n_items.numpy()
+        return self._host_ok
+
+    def _on_state_moved(self, contents_changed: bool) -> None:
+        if not self._fused:
+            return
+        if contents_changed:
+            self._host_posterior = None
+            self._model_behind = False
+        if self.device.type == "meta" and contents_changed:
+            self._host_ok = False
+        elif self.device.type == "cpu" or contents_changed or self._host.ring is None:
+            self._attach_host()
+        else:  # moved off the CPU: the values are the same, the views would not be
+            self._host.detach()
+
+    def _host_step_possible(self, batch: Any) -> bool:
+        if not (self._fused and isinstance(batch.features, tuple)) or self._use_distributed():
+            return False
+        return self._host_ok or self._attach_host()
+
+    # ---- one batch -------------------------------------------------------------------
+    def _codes(self, votes: torch.Tensor) -> torch.Tensor:
+        if self._fused and votes.device.type == "cpu" and votes.dtype in _HOST_INT_DTYPES and votes.shape[0]:
+            codes = self._host.codes(votes.numpy())
+            if codes is not None:
+                return torch.from_numpy(codes)  # on the host, whatever the loss's device
+        return super()._codes(votes)
+
+    def _encode(self, batch: Any) -> None:
+        if self._fused and batch.n and batch.codes.device.type == "cpu":
+            codes = batch.codes.numpy()
+            batch.features = (codes, self._host.onehot(codes))
+
+    def update(self, batch: Any) -> None:
+        if batch.n == 0:
+            return
+        if not self._host_step_possible(batch):
+            if batch.codes.device != self.device:
+                batch.codes = batch.codes.to(self.device)
+            if self._fused and self._host is not None and not self._host.shared:
+                self._host_ok = False  # the device state moves on without the host copies
+            super().update(batch)
+            return
+        self._update_host(batch)
+
+    def _update_host(self, batch: Any) -> None:
+        """Buffer, counts and (when due) the refit, on the host; the device
+        buffers of a loss off the CPU get the same changes by upload."""
+        h, n, cap = self._host, batch.n, self.buffer_capacity
+        codes, onehot = batch.features
+        keep = min(n, cap)
+        added, added_onehot = codes[n - keep :], onehot[n - keep :]
+        due = self._refit_due(self._seen, n, batch.update_frequency)
+        start = self._index
+        slots = slice(start, start + keep) if start + keep <= cap else (start + np.arange(keep)) % cap
+        n_evicted = max(0, self._size + keep - cap)
+        delta = h.count_delta(added_onehot, h.evicted_onehot(slots, keep - n_evicted))
+        size = min(cap, self._size + keep)
+        co = h.co + delta
+        posterior = h.solve(co, size, self._host_balance(co, size)) if due else None
+        # everything that could fail has run: commit
+        h.write(slots, added, added_onehot)
+        h.co[...] = co
+        self._index, self._size, self._seen = (start + keep) % cap, size, self._seen + n
+        if due:
+            h.model_co[...] = co
+            h.model_n = size
+            self._refits += 1
+            self._host_posterior = posterior
+            self._model_behind = True
+            self._model_stale = False
+        if h.shared:
+            counters = self._host_counters
+            counters["buffer_size"][...] = size
+            counters["buffer_index"][...] = self._index
+            counters["items_seen"][...] = self._seen
+            counters["refits"][...] = self._refits
+            counters["n_items"][...] = size
+            if due:
+                counters["model_n_items"][...] = size
+            return
+        device = self.device
+        index = slots if isinstance(slots, slice) else torch.from_numpy(slots).to(device, non_blocking=True)
+        self.vote_codes[index] = torch.from_numpy(added).to(device, non_blocking=True)
+        m2 = 2 * self.m
+        self.stats_co_votes.view(m2, m2).add_(torch.from_numpy(delta).to(device, non_blocking=True))
+        self.stats_n_items.fill_(size)
+        if due:
+            self.model_stats_co_votes.copy_(self.stats_co_votes)
+            self.model_stats_n_items.fill_(size)
+        self._write_counters()
+
+    def _host_balance(self, co: np.ndarray, n: int) -> np.ndarray:
+        if self.class_balance is None and self.estimate_balance:
+            from ..statistics import VoteStatistics
+
+            stats = VoteStatistics(torch.tensor(n), torch.from_numpy(co).reshape(self.m, 2, self.m, 2))
+            return self._balance(stats).cpu().numpy()
+        return self._host_balance_fixed
+
+    # ---- the model -------------------------------------------------------------------
+    def _host_fit(self, stats: Any) -> bool:
+        """Refit on the host when ``stats`` are the loss's own (buffer or model)
+        counts and the host copies hold them; False: fit the general way."""
+        if not (self._fused and (self._host_ok or self._attach_host())):
+            return False
+        h = self._host
+        if stats.co_votes is self.stats_co_votes and not self._use_distributed():
+            co, n = h.co, self._size
+        elif stats.co_votes is self.model_stats_co_votes:
+            co, n = h.model_co, h.model_n
+        else:
+            return False
+        if n <= 0:
+            return False
+        self._host_posterior = h.solve(co, n, self._host_balance(co, n))
+        self._model_behind = True
+        return True
+
+    def refit(self):
+        super().refit()
+        if self._fused and self._host_ok:
+            h = self._host
+            if h.shared:  # the model stats were copied into the buffers the host arrays view
+                h.model_n = int(self._host_counters["model_n_items"])
+            elif self._use_distributed():
+                self._host_ok = False  # the model stats are the ranks' sum, on the device
+            else:
+                h.model_co[...] = h.co
+                h.model_n = self._size
+        return self
+
+    def _host_targets(self, batch: Any, dtype: Optional[torch.dtype]) -> Optional[torch.Tensor]:
+        """``(n, 1)`` float64 P(Y = +1 | votes) of a host batch, computed on the
+        host (and ``batch.soft``: ``(n,)`` in ``dtype`` on the loss's device);
+        ``None`` when the batch or the model is not the fused path's."""
+        if not (isinstance(batch.features, tuple) and self._host_posterior is not None):
+            return None
+        weights, bias = self._host_posterior
+        q = 0.5 + 0.5 * np.tanh(0.5 * (batch.features[1] @ weights + bias))  # the sigmoid, without overflow
+        if self.clamp_vals:
+            q = (q >= 0.5).astype(np.float64)
+        if dtype in _NUMPY_FLOATS:
+            soft = torch.from_numpy(q.astype(_NUMPY_FLOATS[dtype]))
+            batch.soft = soft if self.device.type == "cpu" else soft.to(self.device, non_blocking=True)
+        return torch.from_numpy(q.reshape(-1, 1))

@@ -23,12 +23,12 @@ from ..label_model import SOLVE_METHODS, LabelModel
 from ..statistics import VoteStatistics
 from ._config import BalanceMixin, check_configuration, check_triplets, probe_statistics
 from ._online import Batch, OnlineLabelLoss, optional_float_buffer
-from ._triplet_path import TripletPath
+from ._triplet_path import FusedStepMixin
 
 __all__ = ["FSLoss", "FSCrossEntropyLoss"]
 
 
-class FSLoss(BalanceMixin, OnlineLabelLoss):
+class FSLoss(BalanceMixin, FusedStepMixin, OnlineLabelLoss):
     r"""FlyingSquid as a loss: BCE with logits against an online label model.
 
     A drop-in for ``flyingsquid.pytorch_loss.FSLoss`` (same arguments, same
@@ -205,18 +205,12 @@ class FSLoss(BalanceMixin, OnlineLabelLoss):
         self.register_buffer("_vote_lut", torch.tensor([0, -1, 1], dtype=torch.int8), persistent=False)
         self._custom_model = label_model is not None
         self._model = graph_model if label_model is None else label_model
-        # FSLoss's defaults: one task, independent LFs, the triplet mean -> the fused path
-        self._fused = (
-            label_model is None and v == 1 and graph_model.graph.independent
-            and solve_method == "triplet_mean" and allow_abstentions
-        )
-        self._path: Optional[TripletPath] = None
-        self._posterior: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
-        self._model_behind = False  # the fused path refit; label_model not fitted yet
+        # FSLoss's defaults (one task, independent LFs, the triplet mean): the fused host step
+        fused = label_model is None and v == 1 and graph_model.graph.independent and solve_method == "triplet_mean"
+        self._init_fused(fused and allow_abstentions, self.class_balance if self.class_balance is not None else self._uniform)
         probe = probe_statistics(m, 2, groups)
         check_configuration(type(self).__name__, self._model, probe, lambda model, s: self._fit_model(model, s))
         self.to(device)
-        self._on_state_moved()
 
     # ---- label model ---------------------------------------------------------
     @property
@@ -242,14 +236,14 @@ class FSLoss(BalanceMixin, OnlineLabelLoss):
                 model.fit_statistics(stats, class_balance=balance, Y_dev=None, solve_method=self.solve_method)
 
     def _fit(self, stats: VoteStatistics) -> None:
-        if self._fused:
-            self._posterior = self._path.solve(stats.co_votes, stats.n_items, self._balance(stats))
-            self._model_behind = True
-        else:
-            self._fit_model(self._model, stats)
+        if self._host_fit(stats):
+            return
+        self._host_posterior = None
+        self._model_behind = False
+        self._fit_model(self._model, stats)
 
     def _reset_model(self) -> None:
-        self._posterior = None
+        self._host_posterior = None
         self._model_behind = False
         if not self._custom_model:
             self._model = LabelModel(
@@ -257,11 +251,6 @@ class FSLoss(BalanceMixin, OnlineLabelLoss):
                 lambda_edges=self.lf_deps, allow_abstentions=self.allow_abstentions,
                 triplets=self.triplets, triplet_seed=self.triplet_seed,
             )
-
-    def _on_state_moved(self) -> None:
-        if self._fused and (self._path is None or self._path.device != self.device):
-            self._path = TripletPath(self.m, self.device)
-        self._posterior = None if self._model_stale else self._posterior
 
     # ---- convention ------------------------------------------------------------
     def _votes_to_codes(self, votes: torch.Tensor) -> torch.Tensor:
@@ -297,41 +286,43 @@ class FSLoss(BalanceMixin, OnlineLabelLoss):
             )
 
     # ---- soft labels and loss ------------------------------------------------
-    def _encode(self, batch: Batch) -> None:
-        if self._fused:
-            batch.features = self._path.onehot(batch.codes)
+    def _targets(self, codes: torch.Tensor) -> torch.Tensor:
+        """``(n, v)`` float64 P(Y_t = +1 | votes) of codes ``(n, m)`` on the loss's device."""
+        batch = Batch(codes=codes, n=codes.shape[0], update_frequency=1, item_weight=None)
+        self._encode(batch)
+        return self._soft_labels(batch)
 
-    def _targets(self, codes: torch.Tensor, onehot: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``(n, v)`` float64 P(Y_t = +1 | votes) of codes ``(n, m)``."""
-        if codes.shape[0] == 0:
-            return torch.zeros((0, self.v), dtype=torch.float64, device=codes.device)
-        if self._fused:
-            if self._posterior is None:  # after a load or a move: rebuild from the fitted statistics
-                self._fit(self._stats_view("model_stats_"))
-            onehot = self._path.onehot(codes) if onehot is None else onehot
-            q = TripletPath.posterior(onehot, *self._posterior)
+    def _soft_labels(self, batch: Batch) -> torch.Tensor:
+        if batch.n == 0:
+            return torch.zeros((0, self.v), dtype=torch.float64, device=self.device)
+        q = self._host_targets(batch, batch.soft_dtype)
+        if q is not None:
+            return q if self.device.type == "cpu" else q.to(self.device, non_blocking=True)
+        if self._model_behind:  # the fused path fitted on the host; these votes are on the device
+            self._host_posterior = None
+            self._model_behind = False
+            self._fit_model(self._model, self._stats_view("model_stats_"))
+        codes = batch.codes if batch.codes.device == self.device else batch.codes.to(self.device)
+        scores = self._model.log_scores(codes)
+        if scores.shape[1] != self._task_bits.shape[0]:
+            raise ValueError(
+                f"the label model scores {scores.shape[1]} label vectors, but v={self.v} task(s) need "
+                f"2**v = {self._task_bits.shape[0]}"
+            )
+        scores = scores.to(torch.float64)
+        if self.v == 1:  # P(Y = +1) = sigmoid(s_+ - s_-): one op instead of a softmax and a product
+            q = torch.sigmoid(scores[:, 1:] - scores[:, :1])
         else:
-            scores = self._model.log_scores(codes)
-            if scores.shape[1] != self._task_bits.shape[0]:
-                raise ValueError(
-                    f"the label model scores {scores.shape[1]} label vectors, but v={self.v} task(s) need "
-                    f"2**v = {self._task_bits.shape[0]}"
-                )
-            scores = scores.to(torch.float64)
-            if self.v == 1:  # P(Y = +1) = sigmoid(s_+ - s_-): one op instead of a softmax and a product
-                q = torch.sigmoid(scores[:, 1:] - scores[:, :1])
-            else:
-                q = torch.softmax(scores, dim=1) @ self._task_bits
+            q = torch.softmax(scores, dim=1) @ self._task_bits
         if self.clamp_vals:
             q = (q >= 0.5).to(q.dtype)
         return q
 
-    def _soft_labels(self, batch: Batch) -> torch.Tensor:
-        return self._targets(batch.codes, batch.features)
-
     def _loss(self, predictions: torch.Tensor, targets: torch.Tensor, batch: Batch) -> torch.Tensor:
         if batch.n == 0:
             soft = torch.zeros_like(predictions)
+        elif batch.soft is not None:  # made on the host in the predictions' dtype
+            soft = batch.soft if self.v == 1 and predictions.dim() == 1 else batch.soft.reshape(predictions.shape)
         else:
             soft = targets.to(predictions.dtype).reshape(predictions.shape)
         return WF.fs_loss(

@@ -24,6 +24,7 @@ from spacy.util import minibatch  # noqa: E402
 import weaksup.spacy as wspacy  # noqa: E402
 from weaksup.spacy import (  # noqa: E402
     LabelingFunction,
+    LabelingFunctionComponent,
     WeakTextCategorizer,
     get_vote,
     labeling_function,
@@ -146,13 +147,53 @@ def test_lf_component_writes_its_vote_to_doc_spans():
     nlp = spacy.blank("en")
     nlp.add_pipe("test_spacy_buy")
     nlp.add_pipe("test_spacy_nice", name="nice_renamed")
-    assert isinstance(nlp.get_pipe("test_spacy_buy"), LabelingFunction)
+    assert isinstance(nlp.get_pipe("test_spacy_buy"), LabelingFunctionComponent)
     doc = nlp("buy this now")
     group = doc.spans["test_spacy_buy"]
     assert len(group) == 1 and group[0].label_ == "SPAM" and (group[0].start, group[0].end) == (0, len(doc))
     assert len(doc.spans["nice_renamed"]) == 0  # abstain: an empty group, keyed by the component's name
     assert get_vote(doc, "test_spacy_buy") == "SPAM" and get_vote(doc, "nice_renamed") is None
     assert lf_buy(doc) == "SPAM"  # the decorated function still works on its own
+
+
+def test_spacy_lfs_are_weaksups_labeling_functions():
+    """One LF abstraction: the spaCy decorator returns weaksup.lf's LabelingFunction,
+    which apply_lfs runs over docs like any plain-Python LF."""
+    import weaksup.lf
+
+    assert LabelingFunction is weaksup.lf.LabelingFunction
+    assert isinstance(lf_buy, LabelingFunction) and lf_buy.name == "test_spacy_buy"
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_spacy_buy")
+    assert nlp.get_pipe("test_spacy_buy").lf is not None
+    docs = [nlp.make_doc(t) for t in ["buy a nice song", "click here", "nothing"]]
+    votes = weaksup.lf.apply_lfs([lf_buy, lf_click, lf_nice], docs, labels=["HAM", "SPAM"], progress=False)
+    assert votes.tolist() == [[1, -1, 0], [-1, 1, -1], [-1, -1, -1]]
+    assert votes.lf_names == ["test_spacy_buy", "test_spacy_click", "test_spacy_nice"]
+    # the components write the same votes
+    for name in ("test_spacy_click", "test_spacy_nice"):
+        nlp.add_pipe(name)
+    voted = list(nlp.pipe(["buy a nice song", "click here", "nothing"]))
+    np.testing.assert_array_equal(votes_matrix(voted, votes.lf_names, ["HAM", "SPAM"]), votes)
+
+
+def test_lf_with_resources_and_pre_processors():
+    @labeling_function("test_spacy_words", labels=["SPAM"], resources={"words": {"free", "win"}},
+                       pre=[lambda doc: doc[:3]])
+    def words(span, words):
+        return "SPAM" if words & {t.lower_ for t in span} else None
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_spacy_words")
+    assert get_vote(nlp("WIN a prize"), "test_spacy_words") == "SPAM"
+    assert get_vote(nlp("you could also win"), "test_spacy_words") is None  # only the first three tokens are read
+
+    @labeling_function("test_spacy_minus_one")
+    def abstains(doc):
+        return -1  # weaksup.lf.ABSTAIN: no vote, as for plain LFs
+
+    nlp.add_pipe("test_spacy_minus_one")
+    assert get_vote(nlp("x"), "test_spacy_minus_one") is None
 
 
 def test_votes_survive_docbin():

@@ -18,18 +18,12 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 import torch
 
+from .._factory import make_label_model
 from ..conventions import check_votes
 from ..functional import fs_cross_entropy
 from ..models import HashedNgramClassifier
 
 __all__ = ["WeakTextClassifier"]
-
-
-def _default_label_model(cardinality: int, n_lfs: int):
-    """The default label model for Snorkel-convention votes (as ``weaksup fit``)."""
-    from ..cli import make_model
-
-    return make_model("snorkel", cardinality, n_lfs)
 
 
 class WeakTextClassifier:
@@ -113,7 +107,7 @@ class WeakTextClassifier:
         if len(self.lf_names) != m:
             raise ValueError(f"lf_names holds {len(self.lf_names)} names, but L has {m} columns (one per LF)")
         self.cardinality = k
-        self.label_model = label_model if label_model is not None else _default_label_model(k, m)
+        self.label_model = label_model if label_model is not None else make_label_model("snorkel", k, m)
         self.end_model = end_model if end_model is not None else HashedNgramClassifier(k)
         self.gold_weight = gold_weight
         self.balance_from_gold = balance_from_gold

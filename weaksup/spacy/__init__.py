@@ -7,12 +7,15 @@ never imports spaCy; importing this package does, and registers the
 entry point imports this package for ``spacy train``).
 
 The package, by concern: :mod:`weaksup.spacy.votes` (votes on docs),
-:mod:`weaksup.spacy.lfs` (labeling functions as components),
+:mod:`weaksup.spacy.lfs` (labeling functions as components; an LF is
+:class:`weaksup.lf.LabelingFunction`, re-exported here, the same object as
+plain-Python LFs),
 :mod:`weaksup.spacy.textcat` (``weak_textcat``).
 
 **Labeling functions.** :func:`labeling_function` turns ``f(doc) -> label |
-None`` into a registered pipeline component. When it runs, the component
-writes its vote to ``doc.spans[<component name>]``: a span group holding one
+None`` into a :class:`weaksup.lf.LabelingFunction` and registers a pipeline
+component for it (so the same LF also runs with :func:`weaksup.lf.apply_lfs`
+over docs). When it runs, the component writes its vote to ``doc.spans[<component name>]``: a span group holding one
 span over the whole doc, whose label is the vote; an empty group means the
 LF abstained (as skweak does). Span groups travel with ``DocBin``, so voted
 docs can be saved, and :func:`get_vote` / :func:`votes_matrix` read them back.
@@ -48,13 +51,14 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
         "Install it with: pip install weaksup[spacy]"
     ) from err
 
-from .lfs import LabelingFunction, labeling_function, labeling_functions_in
+from .lfs import LabelingFunction, LabelingFunctionComponent, labeling_function, labeling_functions_in
 from .textcat import WeakTextCategorizer, make_weak_textcat
 from .votes import ABSTAIN, get_vote, set_vote, votes_matrix
 
 __all__ = [
     "ABSTAIN",
     "LabelingFunction",
+    "LabelingFunctionComponent",
     "WeakTextCategorizer",
     "get_vote",
     "labeling_function",

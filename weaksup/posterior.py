@@ -11,9 +11,9 @@ computes that for a whole vote matrix in chunks of rows, choosing the kernel:
 
 * few classes on the CPU: a product of the int8 vote indicators with the
   deltas written in fixed point, base-128 digits as int8 columns (int32 sums,
-  combined exactly in int64; the deltas are rounded to ``2**-p`` of their
-  largest magnitude with ``p >= 50``, so the scores are as accurate as a float64
-  sum);
+  combined in float64; the deltas are rounded to ``2**-p`` of their largest
+  magnitude, ``p`` chosen so that the scores are within ``1e-11`` of the exact
+  sum, about the rounding of a float64 sum itself);
 * many classes (or a compact table of the responses in use): a gather of the
   voted rows of the table and a sum;
 * elsewhere (CUDA): float64 indicator products.
@@ -122,7 +122,10 @@ def _digit_plan(deltas: torch.Tensor, m: int):
     k, K = deltas.shape[1], deltas.shape[2]
     W = deltas.permute(1, 0, 2).reshape(k * m, K)  # class-major rows: c * m + i
     top = float(W.abs().max()) if W.numel() else 0.0
-    p = 62 - max(1, math.ceil(math.log2(m + 1)))  # bits of |W| / top kept
+    # bits of |W| / top kept: the rounding of m deltas stays below 1e-11 in the
+    # scores (about a float64 sum's own rounding), and sums stay below 2**62
+    needed = math.ceil(math.log2(max(1.0, m * top / 1e-11)))
+    p = min(62 - max(1, math.ceil(math.log2(m + 1))), needed)
     n_digits = math.ceil((p + 2) / _DIGIT_BITS)
     if top == 0.0:
         return torch.zeros((k * m, K * n_digits), dtype=torch.int8), 0.0, n_digits
@@ -161,7 +164,9 @@ def _digit_scores(codes, base, plan, values, out):
         for c, v in enumerate(values):  # int8 output: much faster than bool comparisons
             torch.eq(chunk, v, out=x[:, c * m : (c + 1) * m])
         acc = torch._int_mm(x, W) if r > 1 else (x.to(torch.int32) @ W.to(torch.int32))
-        torch.addmm(base, acc.to(torch.float64), combine, out=out[start : start + r])
+        o = out[start : start + r]
+        torch.mm(acc.to(torch.float64), combine, out=o)
+        o += base
     return out
 
 

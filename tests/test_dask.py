@@ -157,6 +157,18 @@ def _link_row(row):
     return 1 if "http" in row.text else None
 
 
+def test_lfs_defined_in_a_script_or_notebook_reach_the_workers(client, monkeypatch):
+    # such an LF pickles by name (``__main__.name``), which a worker process cannot find
+    def in_script(text):
+        return 1 if "http" in text else None
+
+    lf = labeling_function(name="in_script")(in_script)
+    lf.__module__, lf.__qualname__ = "__main__", "weaksup_test_in_script"
+    monkeypatch.setattr(sys.modules["__main__"], "weaksup_test_in_script", lf, raising=False)
+    votes, _ = wd.apply_lfs([lf], db.from_sequence(TEXTS, npartitions=2))
+    np.testing.assert_array_equal(votes.compute()[:, 0], [1 if "http" in t else -1 for t in TEXTS])
+
+
 def test_apply_lfs_refuses_other_inputs():
     with pytest.raises(TypeError, match="data must be a dask.bag.Bag or a dask.dataframe.DataFrame, got list"):
         wd.apply_lfs(LFS, TEXTS)

@@ -335,10 +335,35 @@ class LFVotes(NamedTuple):
     names: List[str]
 
 
-def _partition_votes(partition: Any, lfs: Sequence[Any], labels: Any, errors: str) -> np.ndarray:
+class _ShippedLF(NamedTuple):
+    """A :class:`weaksup.lf.LabelingFunction` by value: its parts, rebuilt on
+    the worker. (A labeling function defined in a script or a notebook
+    otherwise pickles by name, and a worker process cannot find the name.)"""
+
+    name: str
+    function: Any
+    pre: Any
+    resources: Any
+
+
+def _ship(lfs: Sequence[Any]) -> List[Any]:
+    from .lf import LabelingFunction
+
+    return [
+        _ShippedLF(lf.name, lf.function, list(lf.pre), dict(lf.resources)) if isinstance(lf, LabelingFunction) else lf
+        for lf in lfs
+    ]
+
+
+def _partition_votes(partition: Any, shipped: Sequence[Any], labels: Any, errors: str) -> np.ndarray:
     """Votes of one partition's items (runs on a worker)."""
+    from .lf import LabelingFunction
     from .lf import apply_lfs as apply_here
 
+    lfs = [
+        LabelingFunction(lf.name, lf.function, pre=lf.pre, resources=lf.resources) if isinstance(lf, _ShippedLF) else lf
+        for lf in shipped
+    ]
     return np.asarray(apply_here(lfs, partition, labels=labels, progress=False, errors=errors), dtype=np.int64)
 
 
@@ -371,7 +396,7 @@ def apply_lfs(lfs: Sequence[Any], data: Any, *, labels: Any = None, errors: str 
     if not (_is_instance(data, "dask.bag", "Bag") or _is_instance(data, "dask.dataframe", "DataFrame")):
         raise TypeError(f"data must be a dask.bag.Bag or a dask.dataframe.DataFrame, got {type(data).__name__}")
     partitions = list(data.to_delayed())
-    shipped = delayed(list(lfs), traverse=False)
+    shipped = delayed(_ship(lfs), traverse=False)
     blocks = [
         da.from_delayed(
             delayed(_partition_votes, pure=True)(part, shipped, labels, errors),
@@ -424,7 +449,7 @@ def _compute(root: Any, leaves: List[Any], progress: bool, what: str) -> Any:
     try:
         if not progress:
             return dask.compute(root)[0]
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # a text bar: works in terminals and notebooks alike
 
         with tqdm(total=len(leaves), desc=what, unit="partition") as bar:
             if client is not None:

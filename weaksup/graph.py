@@ -20,6 +20,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from ._validation import check_int
+
 Edge = Tuple[int, int]
 
 
@@ -70,10 +72,8 @@ class LabelGraph:
         lambda_y_edges: Sequence = (),
         lambda_edges: Sequence = (),
     ) -> None:
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool):
-            raise TypeError(f"m (number of labeling functions) must be an int, got {type(m).__name__}")
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"v (number of tasks) must be an int >= 1, got {v!r}")
+        m = check_int(m, "m")
+        v = check_int(v, "v", minimum=1)
         if m < 3:
             raise ValueError(
                 f"the triplet method needs at least 3 labeling functions, got m={m}: "

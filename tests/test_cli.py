@@ -238,8 +238,6 @@ def test_error_files(votes, capsys, tmp_path):
     assert "p.txt: unknown output type '.txt'; expected one of .npy, .csv, .jsonl" in err
     err = error(capsys, "fit", votes["fs_npy"], "--convention", "flyingsquid", "--out", str(tmp_path / "no" / "p.npy"))
     assert "the folder" in err and "does not exist" in err
-    err = error(capsys, "analyze", votes["fs_npy"], "--convention", "flyingsquid", "--plot", str(tmp_path / "x.png"))
-    assert "--plot compares estimated with empirical accuracies: pass --gold LABELS" in err
     err = error(capsys, "analyze", votes["fs_npy"], "--convention", "flyingsquid", "--gold", votes["gold_npy"],
                 "--plot", str(tmp_path / "x.pdf"))
     assert "x.pdf: --plot writes a PNG image" in err

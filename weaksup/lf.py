@@ -30,8 +30,10 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import sys
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -491,3 +493,50 @@ def _progress_bar(total: Optional[int], progress: bool):
     except ImportError:
         return _NoBar()
     return tqdm(total=total, desc="applying LFs", unit="item", file=sys.stderr)
+
+
+def load_lfs(path: Any) -> Tuple[List[LabelingFunction], Optional[List[str]]]:
+    """The labeling functions of a Python file, and its ``LABELS`` list if any.
+
+    Runs the file as a module (it stays importable as ``weaksup_lfs_<stem>``,
+    so ``apply_lfs(n_jobs > 1)`` can pickle its LFs) and collects the
+    module-level :class:`LabelingFunction` objects in definition order.
+
+    Raises:
+        ValueError: not a readable ``.py`` file, the module raised while
+            running, it defines no LF, or ``LABELS`` is not a list of names;
+            the message starts with the path.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".py":
+        raise ValueError(f"{path}: expected a Python file (.py) defining labeling functions")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (expected a Python file defining labeling functions)")
+    name = "weaksup_lfs_" + "".join(c if c.isalnum() else "_" for c in path.stem)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        del sys.modules[name]
+        line = ""
+        tb = err.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == str(path):
+                line = f" (line {tb.tb_lineno})"
+            tb = tb.tb_next
+        if isinstance(err, SyntaxError):
+            line = f" (line {err.lineno})"
+        raise ValueError(f"{path}: running the module raised {type(err).__name__}{line}: {err}") from None
+    lfs = [v for v in vars(module).values() if isinstance(v, LabelingFunction)]
+    if not lfs:
+        raise ValueError(f"{path}: defines no labeling function (decorate functions with "
+                         "@weaksup.labeling_function)")
+    labels = getattr(module, "LABELS", None)
+    if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)
+                               or not all(isinstance(x, str) for x in labels)):
+        raise ValueError(f"{path}: LABELS must be a list of class names, got {labels!r}")
+    return lfs, (list(labels) if labels is not None else None)

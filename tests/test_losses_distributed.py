@@ -132,3 +132,117 @@ def test_without_process_group_sync_is_local():
     assert crit.synced_statistics().equal(crit.statistics)
     with pytest.raises(RuntimeError, match="not initialised"):
         FSLoss(M, distributed=True)(logits[:B], L[:B])
+
+
+# ---------------------------------------------------------------------------
+# D11: a bad or empty batch on one rank raises on every rank, nothing out of step
+# ---------------------------------------------------------------------------
+FAULT_STEP = 3
+FAULTS = ("bad_vote", "nan_logit", "empty", "bad_weight")
+
+
+def faulty_batch(kind, logits, votes):
+    if kind == "bad_vote":
+        votes = votes.clone()
+        votes[0, 0] = 5
+    elif kind == "nan_logit":
+        logits = logits.clone()
+        logits[0] = float("nan")
+    elif kind == "empty":
+        logits, votes = logits[:0], votes[:0]
+    return logits, votes
+
+
+def fault_worker(rank, port, out_dir):
+    import datetime
+    import time
+
+    import torch.distributed as dist
+
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD,
+        timeout=datetime.timedelta(seconds=60),
+    )
+    try:
+        L, logits = data()
+        out = {}
+        for kind in FAULTS:
+            crit = FSLoss(M, buffer_capacity=C, update_frequency=UF)
+            errors, targets = [], []
+            for step in range(STEPS):
+                sl = rank_slice(step, rank)
+                x, votes, weight = logits[sl], L[sl], None
+                if step == FAULT_STEP and rank == 1:
+                    if kind == "bad_weight":
+                        weight = torch.full((B,), float("inf"))
+                    else:
+                        x, votes = faulty_batch(kind, x, votes)
+                start = time.monotonic()
+                try:
+                    crit(x, votes, weight=weight)
+                except (ValueError, RuntimeError) as err:
+                    errors.append((step, type(err).__name__, str(err), time.monotonic() - start))
+                    continue
+                targets.append(crit.last_targets.clone())
+            out[kind] = {"errors": errors, "targets": targets, "synced": crit.synced_statistics().tensors(),
+                         "refits": int(crit.refits), "seen": int(crit.items_seen)}
+        torch.save(out, f"{out_dir}/fault{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory):
+    import torch.distributed as dist
+
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    out = tmp_path_factory.mktemp("ddp_faults")
+    ctx = mp.get_context("spawn")
+    port = free_port()
+    procs = [ctx.Process(target=fault_worker, args=(r, port, str(out))) for r in range(WORLD)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=240)
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+            pytest.fail("a distributed worker hung after a bad batch")
+        assert p.exitcode == 0, f"a distributed worker failed with exit code {p.exitcode}"
+    return [torch.load(out / f"fault{r}.pt", weights_only=False) for r in range(WORLD)]
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_bad_batch_on_one_rank_raises_on_every_rank(faults, kind):
+    for rank in range(WORLD):
+        errors = faults[rank][kind]["errors"]
+        assert [e[0] for e in errors] == [FAULT_STEP], errors  # that step only, on every rank
+        assert errors[0][3] < 10.0  # within seconds, not the process group's timeout
+    bad, good = faults[1][kind]["errors"][0], faults[0][kind]["errors"][0]
+    if kind == "empty":
+        assert bad[1] == good[1] == "ValueError" and "differ in size" in good[2]
+    else:
+        assert bad[1] == "ValueError" and good[1] == "RuntimeError" and "rank(s) [1] rejected" in good[2]
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_nothing_is_summed_out_of_step(faults, kind):
+    """After the rejected step every rank trains on in step: the same as one
+    process that never saw that step's items."""
+    L, logits = data()
+    crit = FSLoss(M, buffer_capacity=WORLD * C, update_frequency=WORLD * UF)
+    want = []
+    for step in range(STEPS):
+        if step == FAULT_STEP:
+            continue
+        sl = slice(step * WORLD * B, (step + 1) * WORLD * B)
+        crit(logits[sl], L[sl])
+        want.append(crit.last_targets.clone())
+    for rank in range(WORLD):
+        got = faults[rank][kind]
+        assert got["seen"] == (STEPS - 1) * B
+        for key, t in crit.statistics.tensors().items():
+            assert torch.equal(got["synced"][key], t)
+        for step, targets in enumerate(got["targets"]):
+            torch.testing.assert_close(targets, want[step][rank * B : (rank + 1) * B], rtol=0, atol=1e-12)

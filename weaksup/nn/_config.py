@@ -11,7 +11,7 @@ from .._validation import check_bool
 from ..class_balance import estimate_class_balance, resolve_class_balance
 from ..statistics import VoteStatistics, accumulate
 
-__all__ = ["BalanceMixin", "check_configuration", "check_triplets", "probe_statistics"]
+__all__ = ["BalanceMixin", "check_configuration", "probe_statistics"]
 
 
 def probe_statistics(m: int, k: int, groups) -> VoteStatistics:
@@ -53,12 +53,3 @@ class BalanceMixin:
             return estimate_class_balance(stats)
         return self._uniform
 
-
-def check_triplets(triplets: Any, m: int) -> None:
-    """LF indices named by ``triplets`` (as integers) must exist."""
-    if triplets is None:
-        return
-    for trip in triplets:
-        for item in trip if isinstance(trip, (list, tuple)) else [trip]:
-            if isinstance(item, int) and not 0 <= item < m:
-                raise ValueError(f"triplets must name LFs 0..{m - 1}, got {item} in {tuple(trip)!r}")

@@ -21,7 +21,7 @@ from ..class_balance import resolve_class_balance
 from ..conventions import check_votes
 from ..label_model import SOLVE_METHODS, LabelModel
 from ..statistics import VoteStatistics
-from ._config import BalanceMixin, check_configuration, check_triplets, probe_statistics
+from ._config import BalanceMixin, check_configuration, probe_statistics
 from ._online import Batch, OnlineLabelLoss, optional_float_buffer
 from ._triplet_path import FusedStepMixin
 
@@ -174,7 +174,6 @@ class FSLoss(BalanceMixin, FusedStepMixin, OnlineLabelLoss):
             m, v=v, y_edges=list(task_deps), lambda_y_edges=list(lf_task_deps), lambda_edges=list(lf_deps),
             allow_abstentions=allow_abstentions, triplets=triplets, triplet_seed=triplet_seed,
         )
-        check_triplets(triplets, m)
         k_model = getattr(label_model, "cardinality", None)
         if label_model is not None and isinstance(k_model, int) and k_model != 2 ** v:
             raise ValueError(

@@ -306,3 +306,21 @@ def test_youtube_summary():
     assert sorted(map(tuple, frame["polarity"])) == [(0,)] * 5 + [(1,)] * 5
     small = lf_summary(ds.L[:300], ds.Y[:300], convention="snorkel")
     assert_matches_reference(small, ds.L[:300], ds.Y[:300], abstain=-1)
+
+
+@pytest.mark.parametrize("top_class", [2, 2999])  # dense and compact statistics layouts
+def test_pairwise_matrices_equal_brute_force(top_class):
+    rng = np.random.default_rng(0)
+    L = rng.integers(-1, 3, (50, 4))
+    L[0, 0] = top_class
+    voted = L >= 0
+    both = voted[:, :, None] & voted[:, None, :]
+    differ = both & (L[:, :, None] != L[:, None, :])
+    np.testing.assert_allclose(overlap_matrix(L, convention="snorkel").values, both.mean(0))
+    np.testing.assert_allclose(conflict_matrix(L, convention="snorkel").values, differ.mean(0))
+
+
+def test_class_ids_beyond_the_bound_need_a_cardinality():
+    L = np.array([[0, 10**8], [1, -1]])
+    with pytest.raises(ValueError, match="pass cardinality="):
+        lf_summary(L, convention="snorkel")

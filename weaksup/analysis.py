@@ -11,8 +11,9 @@ When ``convention`` is not given (and no model carries one), it is read off
 ``L``; a matrix with values in {-1, 0, 1} alone is ambiguous and refused.
 
 Coverage, overlaps and conflicts are fractions of all ``n`` items. Everything
-is counted exactly, in integers, from indicator matrices (no loop over items;
-large inputs are processed in blocks of rows).
+is counted exactly, in integers: the pairwise matrices from the
+:class:`~weaksup.statistics.VoteStatistics` of ``L``, the per-LF table in
+blocks of rows (no loop over items).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch
 from ._backend import ArrayLike
 from ._validation import check_int
 from .conventions import check_convention, check_labels, check_votes, infer_convention
+from .statistics import VoteStatistics, accumulate
 
 if TYPE_CHECKING:  # pandas loads when a table is built, not on import weaksup
     import pandas as pd
@@ -103,36 +105,15 @@ def _row_blocks(n: int, per_row: int):
         yield slice(start, min(n, start + step))
 
 
-def _agreement_counts(codes: torch.Tensor, k: int) -> torch.Tensor:
-    """``A[j, l]`` = number of items where LFs ``j`` and ``l`` both vote the same class.
-
-    For few classes: the sum over classes ``c`` of ``I_c^T I_c`` with the
-    indicator matrices ``I_c = (codes == c)`` (batched matrix products). For
-    many classes, where that costs ``k`` products, a direct comparison of
-    every pair of columns (cost independent of ``k``). Both run over blocks of
-    rows so that memory stays bounded.
-    """
-    n, m = codes.shape
-    device = codes.device
-    if k <= 16:
-        out = torch.zeros((m, m), dtype=torch.float64, device=device)
-        classes = torch.arange(k, device=device).view(-1, 1, 1)
-        for rows in _row_blocks(n, k * m):
-            ind = (codes[rows].unsqueeze(0) == classes).to(torch.float64)  # (k, r, m)
-            out += torch.bmm(ind.transpose(1, 2), ind).sum(0)
-        return out.round().to(torch.int64)  # sums of 0/1 products: exact below 2**53
-    out = torch.zeros((m, m), dtype=torch.int64, device=device)
-    for rows in _row_blocks(n, m * m):
-        block = codes[rows]
-        same = (block.unsqueeze(2) == block.unsqueeze(1)) & (block >= 0).unsqueeze(2)  # (r, m, m)
-        out += same.sum(0)
-    return out
-
-
-def _both_vote_counts(codes: torch.Tensor) -> torch.Tensor:
-    """``B[j, l]`` = number of items where LFs ``j`` and ``l`` both vote."""
-    voted = (codes >= 0).to(torch.float64)
-    return (voted.T @ voted).round().to(torch.int64)
+def _agreement_counts(stats: VoteStatistics) -> torch.Tensor:
+    """``(m, m)``: number of items where LFs ``j`` and ``l`` both vote the same class."""
+    if not stats.is_compact:
+        return stats.co_votes.diagonal(dim1=1, dim2=3).sum(-1)
+    k = stats.cardinality
+    lf, cls = stats.responses // k, stats.responses % k  # the compact layout: responses that occur
+    same = torch.where(cls[:, None] == cls[None, :], stats.pair_counts, torch.zeros_like(stats.pair_counts))
+    out = torch.zeros((stats.n_lfs, stats.n_lfs), dtype=torch.int64, device=stats.device)
+    return out.index_put_((lf[:, None].expand_as(same), lf[None, :].expand_as(same)), same, accumulate=True)
 
 
 def _accuracies(model: Any, m: int) -> np.ndarray:
@@ -295,9 +276,9 @@ def overlap_matrix(
         lf_1  0.666667  0.666667  0.333333
         lf_2  0.333333  0.333333  0.666667
     """
-    codes, _, _, names = _prepare(L, convention, cardinality, lf_names)
+    codes, _, k, names = _prepare(L, convention, cardinality, lf_names)
     n = codes.shape[0]
-    both = _both_vote_counts(codes).cpu().numpy()
+    both = accumulate(codes, k).co_coverage_counts().cpu().numpy()
     import pandas as pd
 
     return pd.DataFrame(both / n, index=pd.Index(names), columns=pd.Index(names))
@@ -328,7 +309,8 @@ def conflict_matrix(
     """
     codes, _, k, names = _prepare(L, convention, cardinality, lf_names)
     n = codes.shape[0]
-    disagree = _both_vote_counts(codes) - _agreement_counts(codes, k)
+    stats = accumulate(codes, k)
+    disagree = stats.co_coverage_counts() - _agreement_counts(stats)
     import pandas as pd
 
     return pd.DataFrame(

@@ -83,8 +83,8 @@ def small_cpu_work(device: Any = "cpu") -> Iterator[None]:
 
     A refit is hundreds of operations on ``m x m`` matrices: too small to gain
     from threads, and on a busy machine each parallel region waits for a
-    descheduled thread (measured here: 9 ms on one thread against 170 ms on two
-    under load). The previous thread count is restored on exit. Does nothing
+    descheduled thread, which can cost far more than the work itself. The
+    previous thread count is restored on exit. Does nothing
     for accelerator devices or when torch already uses one thread.
     """
     threads = torch.get_num_threads()

@@ -324,3 +324,23 @@ def test_class_ids_beyond_the_bound_need_a_cardinality():
     L = np.array([[0, 10**8], [1, -1]])
     with pytest.raises(ValueError, match="pass cardinality="):
         lf_summary(L, convention="snorkel")
+
+
+def test_votes_from_apply_lfs_bring_their_names_and_failures():
+    from weaksup.lf import apply_lfs, labeling_function
+
+    @labeling_function()
+    def long_text(x):
+        return 1 if x > 1 else -1
+
+    @labeling_function()
+    def fragile(x):
+        if x == 3:
+            raise RuntimeError("boom")
+        return 0
+
+    votes = apply_lfs([long_text, fragile], [1, 2, 3, 4], labels=2, progress=False, errors="abstain")
+    table = lf_summary(votes, convention="snorkel")
+    assert list(table.index) == ["long_text", "fragile"]
+    assert table["failures"].tolist() == [0, 1]
+    assert "failures" not in lf_summary(np.asarray(votes), convention="snorkel")

@@ -160,7 +160,8 @@ def lf_summary(
             else read off ``L`` (ambiguous matrices are refused).
         cardinality: the number of classes ``k`` (Snorkel convention); votes
             and labels must be below it. Default: read off the data.
-        lf_names: ``m`` unique row names. Default: ``"lf_0"`` .. ``"lf_{m-1}"``.
+        lf_names: ``m`` unique row names. Default: ``L.lf_names`` when ``L`` is
+            a :class:`weaksup.lf.Votes`, else ``"lf_0"`` .. ``"lf_{m-1}"``.
 
     Returns:
         A DataFrame indexed by LF name with the columns
@@ -176,7 +177,9 @@ def lf_summary(
           where it votes) and ``emp_acc`` = correct / (correct + incorrect),
           dtype ``Float64``: an LF that never votes gets ``pd.NA`` there (a
           missing value, not NaN);
-        - with ``model``: ``est_acc`` (float64).
+        - with ``model``: ``est_acc`` (float64);
+        - when ``L`` is a :class:`weaksup.lf.Votes` whose LFs raised on some
+          items (counted as abstentions): ``failures`` (int, per LF).
 
     Shape:
         - ``L``: ``(n, m)``; ``Y``: ``(n,)``; ``model.accuracies_``: ``(m,)``.
@@ -190,6 +193,9 @@ def lf_summary(
         lf_1   [0, 2]      0.75      0.75       0.25        2          1  0.666667
         lf_2      [2]      0.50      0.50       0.25        1          1       0.5
     """
+    if lf_names is None:
+        lf_names = getattr(L, "lf_names", None)  # a weaksup.lf.Votes carries its LF names
+    failures = getattr(L, "n_failures", None)
     codes, convention, k, names = _prepare(L, convention, cardinality, lf_names, model)
     n, m = codes.shape
     device = codes.device
@@ -251,6 +257,8 @@ def lf_summary(
         frame["emp_acc"] = emp
     if model is not None:
         frame["est_acc"] = est_acc
+    if failures is not None and np.asarray(failures).shape == (m,) and np.asarray(failures).any():
+        frame["failures"] = np.asarray(failures, dtype=np.int64)
     return frame
 
 

@@ -72,6 +72,15 @@ def test_the_statistics_do_not_depend_on_the_partitioning(client):
         assert wd.accumulate(da.from_array(L, chunks=(rows, 5)), 4).equal(expected)
 
 
+def test_statistics_of_many_classes_add_up_in_the_compact_layout(client):
+    rng = np.random.default_rng(3)
+    k = 300  # (m k)^2 beyond the dense limit: each partition counts only the responses it sees
+    L = np.where(rng.random((1200, 8)) < 0.5, rng.integers(0, k, (1200, 8)), -1).astype(np.int16)
+    stats = wd.accumulate(da.from_array(L, chunks=(300, 8)), k, split_every=2)
+    whole = accumulate(torch.as_tensor(L), k)
+    assert stats.is_compact == whole.is_compact and stats.equal(whole)
+
+
 def test_multiclass_fit_and_posteriors_equal_a_local_fit(client):
     L = multiclass_votes()
     votes = da.from_array(L, chunks=(700, 5))

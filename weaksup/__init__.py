@@ -35,16 +35,23 @@ _EXPORTS: Dict[str, str] = {
     "lf_summary": "weaksup.analysis",
     "overlap_matrix": "weaksup.analysis",
     "conflict_matrix": "weaksup.analysis",
+    "LabelingFunction": "weaksup.lf",
+    "labeling_function": "weaksup.lf",
+    "apply_lfs": "weaksup.lf",
+    "Votes": "weaksup.lf",
 }
 
 __all__ = [
     "accumulate",
+    "apply_lfs",
     "check_votes",
     "conflict_matrix",
     "convert_votes",
     "FSCrossEntropyLoss",
     "FSLoss",
     "infer_convention",
+    "labeling_function",
+    "LabelingFunction",
     "LabelModel",
     "lf_summary",
     "MajorityVote",
@@ -52,6 +59,7 @@ __all__ = [
     "MulticlassLabelModel",
     "NotFittedError",
     "overlap_matrix",
+    "Votes",
     "VoteStatistics",
 ]
 
@@ -75,6 +83,7 @@ if TYPE_CHECKING:  # what static type checkers and IDEs see
     from .conventions import check_votes, convert_votes, infer_convention
     from .base import NotFittedError
     from .label_model import LabelModel
+    from .lf import LabelingFunction, Votes, apply_lfs, labeling_function
     from .multiclass import MulticlassLabelModel
     from .nn import FSCrossEntropyLoss, FSLoss, MajorityVoteLoss
     from .statistics import VoteStatistics, accumulate

@@ -16,7 +16,7 @@ y] + abstain_weight * sum over abstaining LFs of fit_i log C[i, 0, y]``, with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
@@ -91,8 +91,12 @@ def fit_class_conditional(
     )
 
 
-def class_conditional_log_scores(codes: torch.Tensor, fit: ClassConditionalFit) -> torch.Tensor:
-    """Unnormalised log posterior ``(n, k)`` float64 of codes ``(n, m)`` (-1 = abstain)."""
+def class_conditional_log_scores(
+    codes: torch.Tensor, fit: ClassConditionalFit, class_values: Optional[Sequence[int]] = None
+) -> torch.Tensor:
+    """Unnormalised log posterior ``(n, k)`` float64 of codes ``(n, m)`` (-1 = abstain),
+    or of raw votes whose class ``c`` is ``class_values[c]`` (see
+    :func:`~weaksup.posterior.independent_log_scores`)."""
     # every LF abstaining is the baseline; a vote for c adds log C[vote c] - log C[abstain]
     base, deltas = log_table_deltas(fit.log_table.to(codes.device))  # (k,), (m, k votes, k classes)
-    return independent_log_scores(codes, base + fit.log_prior.to(codes.device), deltas)
+    return independent_log_scores(codes, base + fit.log_prior.to(codes.device), deltas, class_values=class_values)

@@ -103,6 +103,7 @@ def check_votes(
     name: str = "L",
     allow_empty: bool = False,
     compact: bool = False,
+    raw: bool = False,
 ) -> torch.Tensor:
     """Validate a vote matrix and return its codes (int64 tensor, -1 = abstain).
 
@@ -117,10 +118,17 @@ def check_votes(
         compact: return the smallest integer dtype that holds the codes (int8 for
             fewer than 128 classes) instead of int64: less memory and faster
             passes for the statistics and the posterior.
+        raw: validate only and return the votes themselves, not codes: an
+            integer tensor is returned as is (no copy; floats and unsigned
+            dtypes become int64). FlyingSquid votes then stay -1/0/+1, which
+            :func:`~weaksup.statistics.accumulate` and
+            :func:`~weaksup.posterior.independent_log_scores` read directly
+            with ``class_values=(-1, 1)``, saving a pass over the matrix.
 
     Returns:
         Tensor of shape ``(n, m)``, dtype int64 (or compact), on ``L``'s device:
-        ``-1`` abstain, ``0..k-1`` classes (FlyingSquid: 0 = negative, 1 = positive).
+        ``-1`` abstain, ``0..k-1`` classes (FlyingSquid: 0 = negative, 1 = positive);
+        with ``raw``, the validated votes in ``L``'s convention.
     """
     check_convention(convention)
     t, _ = as_tensor(L, name=name)
@@ -138,7 +146,7 @@ def check_votes(
     if t.is_floating_point() or t.dtype == torch.uint8:
         t = t.to(torch.int64)
     if n == 0:
-        return t.to(torch.int8 if compact else torch.int64)
+        return t if raw else t.to(torch.int8 if compact else torch.int64)
     lo, hi = (int(x) for x in torch.aminmax(t))
     target = torch.int64
     if compact:
@@ -156,9 +164,15 @@ def check_votes(
             raise ValueError(
                 f"{name} must hold FlyingSquid votes in {{-1, 0, +1}} (0 = abstain), got {bad}.{hint}"
             )
-        # -1 -> class 0, +1 -> class 1, 0 -> abstain (-1)
-        t = t.to(target)
-        return (t > 0).to(target) - (t == 0).to(target)
+        if raw:
+            return t
+        # -1 -> class 0, +1 -> class 1, 0 -> abstain (-1); written into preallocated
+        # integer outputs (comparisons producing booleans are far slower for int8)
+        codes = torch.empty(t.shape, dtype=target, device=t.device)
+        torch.gt(t, 0, out=codes)
+        zero = torch.empty_like(codes)
+        torch.eq(t, 0, out=zero)
+        return codes.sub_(zero)
     if lo < -1:
         raise ValueError(
             f"{name} must hold Snorkel/WRENCH votes (-1 = abstain, classes 0..k-1), got {lo}"
@@ -168,7 +182,7 @@ def check_votes(
             f"{name} votes for class {hi}, but cardinality is {cardinality} "
             f"(classes 0..{cardinality - 1}, -1 = abstain)"
         )
-    return t.to(target)
+    return t if raw else t.to(target)
 
 
 def check_labels(

@@ -51,6 +51,8 @@ __all__ = ["LabelModel", "NotFittedError", "SOLVE_METHODS"]
 
 SOLVE_METHODS = ("triplet_mean", "triplet_median", "triplet", "pairwise_em")
 _MAX_TASKS = 16  # posterior enumerates 2**v label vectors
+# The values of a -1 and a +1 vote: in raw FlyingSquid votes (0 = abstain), and in codes (-1 = abstain).
+_RAW, _CODES = (-1, 1), (0, 1)
 
 
 class LabelModel:
@@ -222,13 +224,15 @@ class LabelModel:
 
     def accumulate(self, L: ArrayLike) -> VoteStatistics:
         """Validate votes ``(n, m)`` and count their :class:`VoteStatistics`."""
-        codes = check_votes(L, convention="flyingsquid", n_lfs=self.m, name="L_train", compact=True)
-        if not self.allow_abstentions and bool((codes < 0).any()):
-            raise ValueError(
-                "L_train contains abstentions (0) but the model was built with "
-                "allow_abstentions=False"
-            )
-        return accumulate(codes, 2, self.graph.groups)
+        votes = self._validated(L, "L_train", allow_empty=False)
+        return accumulate(votes, 2, self.graph.groups, class_values=_RAW)
+
+    def _validated(self, L: ArrayLike, name: str, allow_empty: bool) -> torch.Tensor:
+        """The votes themselves (-1/0/+1, no conversion to codes), validated."""
+        votes = check_votes(L, convention="flyingsquid", n_lfs=self.m, name=name, allow_empty=allow_empty, raw=True)
+        if not self.allow_abstentions and bool((votes == 0).any()):
+            raise ValueError(f"{name} contains abstentions (0) but the model was built with allow_abstentions=False")
+        return votes
 
     def fit_statistics(
         self,
@@ -503,22 +507,28 @@ class LabelModel:
     def log_scores(self, codes: torch.Tensor) -> torch.Tensor:
         """Unnormalised log posterior ``(n, 2**v)`` of validated codes ``(n, m)``
         (any integer dtype; -1 abstain, 0 negative, 1 positive)."""
+        return self._scores(codes, _CODES)
+
+    def _scores(self, votes: torch.Tensor, class_values: Tuple[int, int]) -> torch.Tensor:
+        """``log_scores`` of ``votes`` in which ``class_values`` are the values of
+        a -1 and a +1 vote (anything else abstains): codes or raw votes alike."""
         self._check_fitted()
         if self._em_fit is not None:
-            return class_conditional_log_scores(codes, self._em_fit)
-        device = codes.device
+            return class_conditional_log_scores(votes, self._em_fit, class_values=class_values)
+        device = votes.device
         single = self._log_single.to(device)  # (m, states, 2**v), states in order (-1, 0, +1)
         # Independent LFs: the score is a baseline (every LF in its base state:
         # abstain, or -1 without abstentions) plus, per vote, its state's difference.
-        if single.shape[1] == 3:  # codes 0 / 1 are the states -1 / +1, abstain is the base
+        if single.shape[1] == 3:  # the votes -1 / +1 are the states -1 / +1, abstain is the base
             base, deltas = single[:, 1], single[:, [0, 2]] - single[:, 1:2]
-        else:  # no abstentions: code 0 (-1) is the base
+        else:  # no abstentions: -1 is the base
             base, deltas = single[:, 0], single - single[:, :1]
-        scores = independent_log_scores(codes, base.sum(0), deltas)
+        scores = independent_log_scores(votes, base.sum(0), deltas, class_values=class_values)
         if self._log_multi:
-            state = torch.where(codes < 0, torch.ones_like(codes), 2 * codes).to(torch.int64)
-            if single.shape[1] == 2:
-                state = codes.to(torch.int64)
+            negative, positive = (votes == v for v in class_values)
+            state = positive.to(torch.int64)  # without abstentions: 0 = -1, 1 = +1
+            if single.shape[1] == 3:
+                state = 1 + state - negative.to(torch.int64)  # 0 = -1, 1 = abstain, 2 = +1
             n_states = single.shape[1]
             for lfs, log_t in self._log_multi:
                 joint = torch.zeros_like(state[:, 0])
@@ -527,23 +537,19 @@ class LabelModel:
                 scores = scores + log_t.to(device)[joint]
         return scores + self._log_const.to(device)
 
-    def _codes_for_predict(self, L_matrix: ArrayLike) -> Tuple[torch.Tensor, Any]:
+    def _predict_scores(self, L_matrix: ArrayLike) -> Tuple[torch.Tensor, Any]:
         self._check_fitted()
-        t, back = as_tensor(L_matrix)
-        codes = check_votes(t, convention="flyingsquid", n_lfs=self.m, name="L_matrix", allow_empty=True, compact=True)
-        if not self.allow_abstentions and bool((codes < 0).any()):
-            raise ValueError("L_matrix contains abstentions (0) but the model was built with allow_abstentions=False")
-        return codes, back
+        t, back = as_tensor(L_matrix, name="L_matrix")
+        return self._scores(self._validated(t, "L_matrix", allow_empty=True), _RAW), back
 
     def predict_proba(self, L_matrix: ArrayLike, verbose: bool = True) -> ArrayLike:
         """P(label vector | votes): ``(n, 2**v)``, rows sum to 1."""
-        codes, back = self._codes_for_predict(L_matrix)
-        return back(torch.softmax(self.log_scores(codes), dim=1))
+        scores, back = self._predict_scores(L_matrix)
+        return back(torch.softmax(scores, dim=1))
 
     def predict_proba_marginalized(self, L_matrix: ArrayLike, verbose: bool = False) -> ArrayLike:
         """P(Y_t = +1 | votes) per task: ``(n,)`` for ``v = 1``, else ``(n * v,)``."""
-        codes, back = self._codes_for_predict(L_matrix)
-        scores = self.log_scores(codes)
+        scores, back = self._predict_scores(L_matrix)
         if self.v == 1:
             return back(torch.sigmoid(scores[:, 1] - scores[:, 0]))
         probs = torch.softmax(scores, dim=1).reshape((-1,) + (2,) * self.v)
@@ -552,8 +558,8 @@ class LabelModel:
 
     def predict(self, L_matrix: ArrayLike, verbose: bool = True) -> ArrayLike:
         """Most likely label vector: ``(n, v)`` in {-1, +1}."""
-        codes, back = self._codes_for_predict(L_matrix)
-        best = self.log_scores(codes).argmax(1)
+        scores, back = self._predict_scores(L_matrix)
+        best = scores.argmax(1)
         bits = (best[:, None] >> torch.arange(self.v - 1, -1, -1, device=best.device)) & 1
         return back(2 * bits - 1)
 

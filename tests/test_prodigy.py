@@ -344,3 +344,51 @@ def test_entry_point_without_prodigy_says_so():
         recipes.teach_recipe
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         recipes.nothing
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"lr": 0}, ValueError, "lr must be a number > 0, got 0"),
+    ({"gold_weight": float("nan")}, ValueError, "gold_weight must be"),
+    ({"fit_steps": -1}, ValueError, "fit_steps must be an int >= 0, got -1"),
+    ({"update_steps": 2.5}, TypeError, "update_steps must be an int"),
+    ({"balance_from_gold": "yes"}, TypeError, "balance_from_gold must be True or False"),
+    ({"seed": -3}, ValueError, "seed must be an int >= 0, got -3"),
+])
+def test_classifier_arguments_are_checked(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        WeakTextClassifier(["a", "b"], [[0, -1], [1, 1]], **kwargs)
+    with pytest.raises(TypeError, match="a single str"):
+        WeakTextClassifier("ab", [[0], [1]])
+
+
+def test_loop_batch_size_is_checked():
+    model = WeakTextClassifier(["a b", "c d"], [[0, 1], [1, 1]], fit_steps=1)
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+        TeachLoop(model, batch_size=0)
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        ReviewLoop(model, batch_size=1.5)
+
+
+def test_training_leaves_torchs_random_state_alone():
+    class WithDropout(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            from weaksup.models import HashedNgramClassifier
+
+            self.inner = HashedNgramClassifier(2, n_features=64)
+            self.drop = torch.nn.Dropout(0.5)
+
+        def encode(self, texts):
+            return self.inner.encode(texts)
+
+        def forward(self, *encoded):
+            return self.drop(self.inner(*encoded))
+
+    texts, L = ["check out my channel", "great song", "subscribe", "nice"], [[1, -1], [-1, 0], [1, -1], [-1, 0]]
+    state = torch.random.get_rng_state()
+    first = WeakTextClassifier(texts, L, end_model=WithDropout(), fit_steps=5, seed=1).fit()
+    assert torch.equal(torch.random.get_rng_state(), state)
+    again = WeakTextClassifier(texts, L, end_model=WithDropout(), fit_steps=5, seed=1).fit()
+    other = WeakTextClassifier(texts, L, end_model=WithDropout(), fit_steps=5, seed=2).fit()
+    np.testing.assert_array_equal(first.predict_proba(), again.predict_proba())  # dropout drew the same numbers
+    assert not np.array_equal(first.predict_proba(), other.predict_proba())

@@ -255,7 +255,7 @@ def test_dropout_rate_is_set_by_the_caller(X):
     c, _ = model(X, is_train=True)
     np.testing.assert_allclose(c, model.predict(X), atol=1e-6)
     assert PyTorchWrapper(mlp(dropout=0.3)).attrs["dropout_rate"] is None  # None keeps the module's own
-    with pytest.raises(ValueError, match=r"dropout == 1.5, must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\) or None, got 1.5"):
         PyTorchWrapper(mlp(), dropout=1.5)
 
 
@@ -337,7 +337,7 @@ def test_resize_errors_name_the_problem():
     with pytest.raises(ValueError, match="has no torch.nn.Linear"):
         PyTorchWrapper(torch.nn.ReLU()).resize_output(3)
     model = PyTorchWrapper(mlp())
-    with pytest.raises(ValueError, match=r"new_size == 0, must be >= 1"):
+    with pytest.raises(ValueError, match=r"new_size must be an int >= 1, got 0"):
         model.resize_output(0)
     with pytest.raises(TypeError, match="new_size must be an int"):
         model.resize_input(2.5)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .._factory import make_label_model
+from .._validation import check_bool, check_int, check_real
 from ..conventions import check_votes
 from ..functional import fs_cross_entropy
 from ..models import HashedNgramClassifier
@@ -93,6 +94,15 @@ class WeakTextClassifier:
         balance_from_gold: bool = True,
         seed: int = 0,
     ) -> None:
+        gold_weight = check_real(gold_weight, "gold_weight", low=0.0, low_open=True)
+        lr = check_real(lr, "lr", low=0.0, low_open=True)
+        weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
+        fit_steps = check_int(fit_steps, "fit_steps", minimum=0)
+        update_steps = check_int(update_steps, "update_steps", minimum=0)
+        balance_from_gold = check_bool(balance_from_gold, "balance_from_gold")
+        seed = check_int(seed, "seed", minimum=0)
+        if isinstance(texts, str):
+            raise TypeError("texts must be a sequence of strings, got a single str")
         self.texts = [str(t) for t in texts]
         codes = check_votes(np.asarray(L), convention="snorkel", name="L")
         self.L = codes.numpy()
@@ -114,7 +124,7 @@ class WeakTextClassifier:
         self.lr = lr
         self.fit_steps = fit_steps
         self.update_steps = update_steps
-        self.seed = int(seed)
+        self.seed = seed
         self.gold: Dict[int, int] = {}  # pool index -> class
         self.rejected: Dict[int, set] = {}  # pool index -> classes ruled out (k > 2)
         self._encoded = self.end_model.encode(self.texts)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 import numpy as np
 
+from .._validation import check_int
 from ..conventions import check_votes
 from .classifier import WeakTextClassifier
 
@@ -107,9 +108,7 @@ class TeachLoop:
         if unknown or not labels:
             raise ValueError(f"labels must be class names out of {names}, got {list(labels)}")
         self.asked = [names.index(x) for x in labels]
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.batch_size = batch_size
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.sent: set = set()
         self.n_answered = 0
         self.losses: List[float] = []
@@ -227,7 +226,7 @@ class ReviewLoop:
 
     def __init__(self, model: WeakTextClassifier, *, batch_size: int = 10) -> None:
         self.model = model
-        self.batch_size = batch_size
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         h = disagreement(model.L, model.cardinality)
         n_votes = (model.L >= 0).sum(1)
         order = np.lexsort((np.arange(len(h)), -n_votes, -h))

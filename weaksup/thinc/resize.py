@@ -8,10 +8,9 @@ added. Which layers can be resized, and how, is in :mod:`weaksup.thinc.layers`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from .._validation import check_int
 from .layers import LayerRef, find_layer, in_size, out_size, replace_module, resized
 from .shim import new_shim_id
 
@@ -19,14 +18,6 @@ if TYPE_CHECKING:
     from .wrapper import TorchModel
 
 __all__ = ["resize_input", "resize_output"]
-
-
-def _check_size(new_size: Any, what: str) -> int:
-    if isinstance(new_size, bool) or not isinstance(new_size, (int, np.integer)):
-        raise TypeError(f"new_size must be an int, got {type(new_size).__name__} {new_size!r}")
-    if new_size < 1:
-        raise ValueError(f"new_size == {new_size}, must be >= 1 ({what})")
-    return int(new_size)
 
 
 def _replace(model: "TorchModel", name: str, new) -> None:
@@ -49,7 +40,7 @@ def resize_output(model: "TorchModel", new_size: int, *, layer: LayerRef = None)
     starts afresh: the shim gets a new id. ``nO`` follows when the resized
     layer is the output layer.
     """
-    new_size = _check_size(new_size, "outputs")
+    new_size = check_int(new_size, "new_size", minimum=1)
     module = model.shims[0]._model
     name, found = find_layer(module, layer if layer is not None else model.attrs.get("output_layer"), last=True)
     output_name, _ = find_layer(module, model.attrs.get("output_layer"), last=True)
@@ -69,7 +60,7 @@ def resize_input(model: "TorchModel", new_size: int, *, layer: LayerRef = None) 
     last inputs. The optimizer's state for this model starts afresh (the shim
     gets a new id). ``nI`` follows when the layer is the first ``Linear``.
     """
-    new_size = _check_size(new_size, "input features")
+    new_size = check_int(new_size, "new_size", minimum=1)
     module = model.shims[0]._model
     name, found = find_layer(module, layer, last=False, linear_only=True)
     first_name, _ = find_layer(module, None, last=False, linear_only=True)

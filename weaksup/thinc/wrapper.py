@@ -34,6 +34,7 @@ from thinc.shims import PyTorchGradScaler
 from thinc.types import ArgsKwargs
 from thinc.util import convert_recursive, is_torch_array, is_xp_array, torch2xp, xp2torch
 
+from .._validation import check_real
 from .layers import LayerRef, find_layer, out_size, resizable_layers
 from .resize import resize_input, resize_output
 from .shim import WeaksupPyTorchShim
@@ -50,9 +51,8 @@ def _set_dropout(module: nn.Module, rate: float) -> None:
 def _forward(model: Model, X: Any, is_train: bool) -> Tuple[Any, Callable]:
     rate = model.attrs.get("dropout_rate")
     if rate is not None:
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"dropout_rate == {rate}, must be in [0, 1)")
-        _set_dropout(model.shims[0]._model, float(rate))
+        rate = check_real(rate, "dropout_rate", low=0.0, high=1.0, high_open=True)
+        _set_dropout(model.shims[0]._model, rate)
     return _thinc_pytorch_forward(model, X, is_train)
 
 
@@ -197,8 +197,7 @@ def PyTorchWrapper(
     """
     if not isinstance(pytorch_model, nn.Module):
         raise TypeError(f"pytorch_model must be a torch.nn.Module, got {type(pytorch_model).__name__}")
-    if dropout is not None and not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout == {dropout}, must be in [0, 1) or None")
+    dropout = check_real(dropout, "dropout", low=0.0, high=1.0, high_open=True, allow_none=True)
     if output_layer is not None and not isinstance(output_layer, str):
         raise TypeError(f"output_layer must be a layer name (str) or None, got {type(output_layer).__name__}")
     layers = resizable_layers(pytorch_model)

@@ -13,23 +13,25 @@ import signal
 import subprocess
 import sys
 
+# the test extra installs dask[array,bag,dataframe,distributed]: nothing here skips
 import cloudpickle
+import dask
+import dask.array as da
+import dask.bag as db
+import dask.dataframe as dd
+import distributed
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-dask = pytest.importorskip("dask")  # the test extra installs it: this never skips in CI
-distributed = pytest.importorskip("distributed")
-import dask.array as da  # noqa: E402
-import dask.bag as db  # noqa: E402
+import weaksup.dask as wd
+from weaksup import LabelModel, MulticlassLabelModel, accumulate
+from weaksup.baselines import MajorityVote
+from weaksup.conventions import check_votes
+from weaksup.lf import apply_lfs, labeling_function
 
-import weaksup.dask as wd  # noqa: E402
-from weaksup import LabelModel, MulticlassLabelModel, accumulate  # noqa: E402
-from weaksup.baselines import MajorityVote  # noqa: E402
-from weaksup.conventions import check_votes  # noqa: E402
-from weaksup.lf import apply_lfs, labeling_function  # noqa: E402
-
-from conftest import synthetic_votes  # noqa: E402
+from conftest import synthetic_votes
 
 # the workers cannot import this test module: ship its functions by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -153,8 +155,6 @@ def test_apply_lfs_on_a_bag_equals_applying_them_here(client):
 
 
 def test_apply_lfs_on_a_dataframe_reads_rows(client):
-    pd = pytest.importorskip("pandas")
-    dd = pytest.importorskip("dask.dataframe")
     frame = dd.from_pandas(pd.DataFrame({"text": TEXTS, "n": range(len(TEXTS))}), npartitions=3)
     by_column = labeling_function(name="link_row")(_link_row)
     votes, names = wd.apply_lfs([by_column], frame)

@@ -55,7 +55,6 @@ from pathlib import Path
 from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 
 try:  # absolute import: the dask package, not this module
     import dask
@@ -72,6 +71,9 @@ from .statistics import accumulate as _count
 __all__ = ["LFVotes", "accumulate", "apply_lfs", "fit", "predict_proba", "read_votes"]
 
 Group = Tuple[int, ...]
+
+# Default partition size of read_votes for a single .npy file.
+_PARTITION_BYTES = 64 << 20
 
 
 # ----------------------------------------------------------------------------
@@ -111,10 +113,9 @@ def _partitions(votes: "da.Array") -> List[Any]:
 def _partition_statistics(block: Any, convention: str, cardinality: int, groups: Tuple[Group, ...]) -> VoteStatistics:
     """Count the statistics of one partition (runs on a worker)."""
     codes = check_votes(
-        np.asarray(block), convention=convention, cardinality=cardinality, name="votes",
-        allow_empty=True, compact=True,
+        block, convention=convention, cardinality=cardinality, name="votes", allow_empty=True, compact=True
     )
-    return _count(codes, cardinality, groups)
+    return _count(codes, cardinality, groups).to("cpu")  # a GPU partition's counts travel from the CPU
 
 
 def _add(*parts: VoteStatistics) -> VoteStatistics:
@@ -284,7 +285,7 @@ def read_votes(path: Union[str, os.PathLike], *, chunk_rows: Optional[int] = Non
             or a folder of ``.npy`` chunk files ``(n_i, m)`` with the same
             ``m`` and dtype, stacked in file-name order.
         chunk_rows: rows per partition. Default: a whole file per partition
-            for a folder; about 2**20 rows for a single file.
+            for a folder; about 64 MB of votes per partition for a single file.
 
     Nothing is read until the array is computed, and then one partition at a
     time per task; the file names (not the data) are in the task graph, so
@@ -315,7 +316,7 @@ def read_votes(path: Union[str, os.PathLike], *, chunk_rows: Optional[int] = Non
                 f"got {header.shape[1]} columns of dtype {header.dtype} in {file.name}"
             )
         n = header.shape[0]
-        step = chunk_rows or (n if len(files) > 1 else max(1, 1 << 20))
+        step = chunk_rows or (n if len(files) > 1 else max(1, _PARTITION_BYTES // (width * dtype.itemsize)))
         for start in range(0, n, step) if n else [0]:
             stop = min(n, start + step)
             block = delayed(_load_rows, pure=True)(str(file), start, stop)

@@ -14,8 +14,8 @@ computes that for a whole vote matrix in chunks of rows, choosing the kernel:
   combined in float64; the deltas are rounded to ``2**-p`` of their largest
   magnitude, ``p`` chosen so that the scores are within ``1e-11`` of the exact
   sum, about the rounding of a float64 sum itself);
-* many classes (or a compact table of the responses in use): a gather of the
-  voted rows of the table and a sum;
+* many classes (or a compact table of the responses in use): a sparse
+  product of the votes actually cast with the table;
 * elsewhere (CUDA): float64 indicator products.
 
 Shapes: ``n`` items, ``m`` LFs, ``k`` classes voted, ``K`` label values scored
@@ -36,8 +36,8 @@ __all__ = ["independent_log_scores", "log_table_deltas"]
 
 # Vote entries per chunk of rows (bounds the temporaries; a chunk stays in cache).
 _CHUNK_ENTRIES = 1 << 19
-# Gathered float64 values per chunk of the gather kernel.
-_GATHER_ENTRIES = 1 << 21
+# Vote entries per chunk of the sparse kernel.
+_GATHER_ENTRIES = 1 << 22
 # The int8 digit kernel is used while k * K * digits stays at most this (else gather).
 _DIGIT_WIDTH_LIMIT = 256
 _DIGIT_BITS = 7
@@ -103,7 +103,7 @@ def independent_log_scores(
     out = torch.empty((n, K), dtype=torch.float64, device=device)
     if n == 0:
         return out
-    if device.type == "cpu" and int_mm_ok() and bool(torch.isfinite(deltas).all()):
+    if device.type == "cpu" and k * K * 2 <= _DIGIT_WIDTH_LIMIT and int_mm_ok() and bool(torch.isfinite(deltas).all()):
         digits = _digit_plan(deltas, m)
         if k * K * digits[2] <= _DIGIT_WIDTH_LIMIT:
             return _digit_scores(codes, base, digits, values, out)
@@ -184,20 +184,27 @@ def _float_scores(codes, base, deltas, out):
 
 
 def _gather_scores(codes, base, deltas, responses, k):
+    """A sparse product: the ``(rows, R)`` 0/1 matrix of the votes actually
+    cast times the table. Abstentions cost nothing (with many classes most
+    entries of a vote matrix are abstentions)."""
     n, m = codes.shape
     device = codes.device
-    K = base.shape[0]
     R = deltas.shape[0]
-    table = torch.cat([deltas, torch.zeros((1, K), dtype=torch.float64, device=device)])
-    lookup = torch.full((m * k + 1,), R, dtype=torch.int64, device=device)  # last: abstain
+    lookup = torch.full((m * k,), -1, dtype=torch.int64, device=device)  # -1: response not listed
     lookup[responses] = torch.arange(R, device=device)
-    offset = torch.arange(m, device=device) * k
-    out = torch.empty((n, K), dtype=torch.float64, device=device)
-    rows = max(1, _GATHER_ENTRIES // max(1, m * K))
+    out = base.expand(n, -1).clone()
+    rows = max(1, _GATHER_ENTRIES // max(1, m))
     for start in range(0, n, rows):
-        chunk = codes[start : start + rows].to(torch.int64)
-        flat = torch.where(chunk >= 0, chunk + offset, m * k)
-        o = out[start : start + rows]
-        torch.sum(table[lookup[flat]], dim=1, out=o)
-        o += base
+        chunk = codes[start : start + rows]
+        item, lf = (chunk >= 0).nonzero(as_tuple=True)
+        column = lookup[lf * k + chunk[item, lf].to(torch.int64)]
+        listed = column >= 0
+        item, column = item[listed], column[listed]
+        if item.numel() == 0:
+            continue
+        votes = torch.sparse_coo_tensor(
+            torch.stack([item, column]), torch.ones(item.numel(), dtype=torch.float64, device=device),
+            (chunk.shape[0], R), is_coalesced=True, check_invariants=False,
+        )
+        out[start : start + rows] += torch.sparse.mm(votes, deltas)
     return out

@@ -208,6 +208,14 @@ def test_fit_from_a_folder_of_chunk_files_with_a_progress_bar(tmp_path, capsys):
     assert model.statistics_.equal(LabelModel(5).fit(L).statistics_)
 
 
+def test_a_local_scheduler_chosen_in_the_config_wins_over_the_client(client, capsys, monkeypatch):
+    monkeypatch.setattr(distributed.Client, "compute", None)  # the cluster must not be used
+    L = multiclass_votes(n=400)
+    with dask.config.set(scheduler="sync"):
+        stats = wd.accumulate(da.from_array(L, chunks=(100, 5)), 4, progress=True)
+    assert "4/4" in capsys.readouterr().err and stats.equal(accumulate(torch.as_tensor(L), 4))
+
+
 def test_progress_bar_on_the_cluster(client, capsys):
     L = multiclass_votes(n=1000)
     stats = wd.accumulate(da.from_array(L, chunks=(250, 5)), 4, progress=True)

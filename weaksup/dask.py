@@ -422,7 +422,10 @@ def _is_instance(obj: Any, module: str, name: str) -> bool:
 # scheduling
 # ----------------------------------------------------------------------------
 def _active_client() -> Any:
-    """The ``dask.distributed`` client computations go to, or ``None``."""
+    """The ``dask.distributed`` client computations go to, or ``None`` (also
+    when ``dask.config.set(scheduler=...)`` picked a local scheduler)."""
+    if dask.config.get("scheduler", None) not in (None, "dask.distributed", "distributed"):
+        return None
     try:
         from distributed import default_client
     except ImportError:

@@ -30,17 +30,15 @@ from typing import Any, Optional
 import torch
 
 from ._backend import ArrayLike, as_tensor
+from ._validation import check_choice
 
 CONVENTIONS = ("flyingsquid", "snorkel")
 ABSTAIN_CODE = -1
 
 
 def check_convention(convention: str) -> str:
-    if convention not in CONVENTIONS:
-        raise ValueError(
-            f"convention must be one of {CONVENTIONS}, got {convention!r}"
-        )
-    return convention
+    """Return ``convention`` if it is ``"flyingsquid"`` or ``"snorkel"``, else raise ``ValueError``."""
+    return check_choice(convention, "convention", CONVENTIONS)
 
 
 def infer_convention(L: ArrayLike) -> str:

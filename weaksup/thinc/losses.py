@@ -98,8 +98,8 @@ class OnlineLoss(Loss):
                 f"'none'; got {type(module).__name__} with reduction {getattr(module, 'reduction', None)!r}"
             )
         self.module = module
-        self.from_logits = bool(from_logits)
-        self._last: Optional[Tuple[Any, Any, Any, float]] = None
+        self.from_logits = check_bool(from_logits, "from_logits")
+        self._last: Optional[Tuple[Any, Any, Any, Any]] = None
 
     @property
     def normalize(self) -> bool:

@@ -67,9 +67,17 @@ How the online losses work (the same for all of them):
   ``load_state_dict``): training that saves and reloads midway gives the same
   losses as training straight through.
 * **Devices.** All state lives on the module's device (``device=`` or
-  ``.to(device)``); the refit runs there on the statistics, with no copy of
-  the buffer to the CPU. Inputs must be on the module's device (numpy votes
-  are moved there; CPU votes too, after they are validated on the host).
+  ``.to(device)``). Predictions must be on it; votes may be on it or on the
+  host (a numpy array or a CPU tensor: validated there, then moved). With
+  FSLoss's default model (one task, independent LFs, ``triplet_mean``) and
+  votes on the host, a step runs *fused*: the codes, the count update and
+  the closed-form refit are a few tiny numpy operations on the host (on the
+  CPU they work in the loss's own buffers), the device buffers get the same
+  changes by upload, and the device computes only the loss, so a training
+  step makes no host sync and few kernel launches. Otherwise the refit runs
+  on the module's device from the statistics, with no copy of the buffer to
+  the host. The two paths give the same numbers (to float64 rounding) and mix
+  freely.
 * **Validation** happens before anything changes: a call that raises leaves
   the loss bit-identical (buffer, counters, statistics, model). Votes are
   checked where they live (one ``aminmax``); on an accelerator, votes given
@@ -82,8 +90,9 @@ How the online losses work (the same for all of them):
 The package: :mod:`weaksup.nn._online` (the base class: state, buffer,
 schedule, ``forward``), :mod:`weaksup.nn.losses` (:class:`FSLoss`,
 :class:`FSCrossEntropyLoss`), :mod:`weaksup.nn.majority`
-(:class:`MajorityVoteLoss`), :mod:`weaksup.nn._triplet_path` (the fused refit
-of FSLoss's default model).
+(:class:`MajorityVoteLoss`), :mod:`weaksup.nn._triplet_path` (the fused host
+step of FSLoss's default model), :mod:`weaksup.nn._config` (construction-time
+checks and the class balance).
 """
 
 from ._online import OnlineLabelLoss

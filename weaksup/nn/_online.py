@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -324,7 +325,7 @@ class OnlineLabelLoss(nn.Module):
 
     # ---- validation (changes nothing) ---------------------------------------
     def _check_device(self, t: torch.Tensor, name: str) -> None:
-        if not _same_device(t.device, self.device):
+        if t.device != self.device and not _same_device(t.device, self.device):
             raise ValueError(
                 f"{name} is on {t.device} but {type(self).__name__}'s state is on {self.device}: "
                 f"move it with {name}.to({str(self.device)!r}) (or the loss with .to({str(t.device)!r}))"
@@ -377,10 +378,16 @@ class OnlineLabelLoss(nn.Module):
             check = predictions.device.type == "cpu"
         if not check or predictions.numel() == 0:
             return
-        with torch.no_grad():
-            total = predictions.sum(dtype=torch.float64).item()  # NaN or inf iff a logit is
-        if not math.isfinite(total):
-            bad = int((~torch.isfinite(predictions.detach())).sum())
+        values = predictions.detach()
+        if values.device.type == "cpu" and values.dtype in (torch.float32, torch.float64):
+            with np.errstate(invalid="ignore", over="ignore"):  # read on the host, past the dispatcher
+                total = float(np.sum(values.numpy(), dtype=np.float64))
+        else:
+            total = values.sum(dtype=torch.float64).item()
+        if math.isfinite(total):  # the sum is NaN or inf when a logit is (or, rarely, when it overflows)
+            return
+        bad = int((~torch.isfinite(values)).sum())
+        if bad:
             raise ValueError(
                 f"predictions contain {bad} NaN or infinite logit(s); the loss would be NaN. "
                 "Check the end model (learning rate, inputs) before the loss."

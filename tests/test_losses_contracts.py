@@ -10,8 +10,9 @@ import torch
 
 from conftest import synthetic_votes
 from weaksup import LabelModel
+from weaksup.conventions import check_votes
 from weaksup.multiclass import MulticlassLabelModel
-from weaksup.nn import FSCrossEntropyLoss, FSLoss, MajorityVoteLoss
+from weaksup.nn import FSCrossEntropyLoss, FSLoss, MajorityVoteLoss, OnlineLabelLoss
 from weaksup.statistics import accumulate
 
 
@@ -363,3 +364,70 @@ class TestAddClass:
         b = FSCrossEntropyLoss(5, 4, buffer_capacity=100)
         b.load_state_dict(copy.deepcopy(a.state_dict()))
         torch.testing.assert_close(b.predict_proba(L[:20]), a.predict_proba(L[:20]), rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# issue 9: the base class is a real base
+# ---------------------------------------------------------------------------
+class ShareLoss(OnlineLabelLoss):
+    """A loss written on the base's hooks alone: the soft label of every item is
+    each class's (smoothed) share of the votes in the buffer."""
+
+    def __init__(self, m, k, **options):
+        super().__init__(m, k, **options)
+        self.share = None
+
+    def _votes_to_codes(self, votes):
+        return check_votes(votes, convention="snorkel", n_lfs=self._n_lfs, cardinality=self._k,
+                           name="weak_labels", allow_empty=True)
+
+    def _vote_range(self):
+        return -1, self._k - 1
+
+    def _integer_votes_to_codes(self, votes):
+        return votes.to(torch.int64)
+
+    def _codes_to_votes(self, codes):
+        return codes
+
+    def _check_prediction_shape(self, predictions, n):
+        if predictions.shape != (n, self._k):
+            raise ValueError(f"predictions must have shape ({n}, {self._k})")
+
+    def _fit(self, stats):
+        counts = stats.vote_counts().sum(0).to(torch.float64) + 1
+        self.share = counts / counts.sum()
+
+    def _reset_model(self):
+        self.share = None
+
+    def _soft_labels(self, batch):
+        return self.share.expand(batch.n, -1) if batch.n else torch.zeros((0, self._k), dtype=torch.float64)
+
+    def _loss(self, predictions, targets, batch):
+        return torch.nn.functional.cross_entropy(predictions, targets.to(predictions.dtype))
+
+
+class TestBaseClass:
+    def test_a_loss_on_the_hooks_alone(self):
+        L, _ = multiclass_votes(n=300, k=3)
+        crit = ShareLoss(5, 3, buffer_capacity=100, update_frequency=50)
+        for start in range(0, 300, 60):
+            crit(torch.zeros(60, 3), L[start : start + 60])
+        buffer = crit.buffer_votes()
+        assert crit.statistics.equal(accumulate(buffer, 3))
+        assert int(crit.refits) == 5 and int(crit.items_seen) == 300
+        counts = torch.stack([(buffer == c).sum() for c in range(3)]).double() + 1
+        # the model was last fitted at item 250 (batch 240..299): on the buffer as it is now
+        torch.testing.assert_close(crit.share, counts / counts.sum())
+        with pytest.raises(ValueError, match="cardinality is 3"):
+            crit(torch.zeros(1, 3), np.array([[0, 1, 2, 3, -1]]))
+
+    def test_hooks_are_abstract(self):
+        with pytest.raises(NotImplementedError):
+            OnlineLabelLoss(3, 2)(torch.zeros(2, 2), np.zeros((2, 3), dtype=np.int64))
+
+    def test_state_declared_with_its_sync(self):
+        crit = FSLoss(4, lf_deps=[(0, 1)])
+        assert crit._sync["stats_co_votes"] == "sum" and crit._sync["vote_codes"] == "local"
+        assert set(crit._sync) <= set(dict(crit.named_buffers()))

@@ -566,3 +566,13 @@ def test_multiclass_implements_the_protocol():
     assert isinstance(model, LabelModelProtocol)
     codes = torch.as_tensor(L)
     np.testing.assert_allclose(torch.softmax(model.log_scores(codes), 1).numpy(), model.predict_proba(L))
+
+
+def test_set_params_takes_effect_at_the_next_fit_only():
+    L, _ = votes(k=3)
+    model = MulticlassLabelModel(3).fit(L)
+    before = model.predict_proba(L)
+    model.set_params(method="flyingsquid", cardinality=4)
+    np.testing.assert_array_equal(model.predict_proba(L), before)  # still the fitted model
+    model.fit(L)
+    assert model.predict_proba(L).shape == (len(L), 4)

@@ -288,6 +288,7 @@ class MulticlassLabelModel:
         with small_cpu_work(stats.device), unchanged_on_error(self):
             pi = (estimate_class_balance(stats) if pi is None else pi).to(stats.device)
             self._balance_args = (class_balance, Y_dev)
+            self._em_fit = self._fs_models = None
             if self.method == "flyingsquid":
                 self._fit_flyingsquid(stats, pi)
             else:
@@ -338,8 +339,8 @@ class MulticlassLabelModel:
         """Unnormalised log posterior ``(n, k)`` (float64) of validated codes
         ``(n, m)`` (int64, -1 = abstain), on the codes' device."""
         self._check_fitted()
-        k = self.cardinality
-        if self.method == "flyingsquid":
+        k = self.class_balance_.shape[0]  # the fitted cardinality
+        if self._fs_models is not None:  # fitted with method="flyingsquid" (set_params waits for the next fit)
             if k == 2:
                 return self._fs_models[0].log_scores(codes)
             cols = []
@@ -351,9 +352,9 @@ class MulticlassLabelModel:
 
     def _codes(self, L: ArrayLike):
         self._check_fitted()
-        t, back = as_tensor(L)
-        codes = check_votes(t, convention="snorkel", cardinality=self.cardinality, n_lfs=self.n_lfs_, name="L",
-                            allow_empty=True, compact=True)
+        t, back = as_tensor(L, name="L")
+        codes = check_votes(t, convention="snorkel", cardinality=self.class_balance_.shape[0], n_lfs=self.n_lfs_,
+                            name="L", allow_empty=True, compact=True)
         return codes, back
 
     def predict_proba(self, L: ArrayLike) -> ArrayLike:

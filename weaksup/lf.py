@@ -174,7 +174,9 @@ class Votes(np.ndarray):
     - ``lf_names``: the ``m`` LF names, in column order;
     - ``labels``: the class names (``labels[c]`` is class ``c``) or None;
     - ``n_failures``: int64 ``(m,)``, per LF the items where it raised and
-      was counted as abstaining (``errors="abstain"``), else zeros.
+      was counted as abstaining (``errors="abstain"``), else zeros;
+    - ``convention``: ``"snorkel"``, and ``cardinality``: ``len(labels)`` or
+      None, so that readers need not guess them from the values.
 
     Row selections (``votes[:100]``, ``votes[mask]``) keep the names; column
     selections keep the matching names; arithmetic and comparisons return
@@ -187,6 +189,13 @@ class Votes(np.ndarray):
     lf_names: Optional[List[str]]
     labels: Optional[List[str]]
     n_failures: Optional[np.ndarray]
+    convention = "snorkel"
+    """Always Snorkel's (``-1`` = abstain, classes ``0..k-1``), whatever the values."""
+
+    @property
+    def cardinality(self) -> Optional[int]:
+        """``len(labels)`` when the labels are known, else None."""
+        return len(self.labels) if self.labels is not None else None
 
     def __new__(cls, L: Any, lf_names: Sequence[str], labels: Optional[Sequence[str]] = None,
                 n_failures: Optional[Any] = None) -> "Votes":

@@ -126,12 +126,6 @@ class MajorityVote:
         if not hasattr(self, "class_balance_"):
             raise NotFittedError("this MajorityVote is not fitted yet; call fit(L) first")
 
-    def vote_counts(self, codes: torch.Tensor) -> torch.Tensor:
-        """``(n, k)`` number of votes per class of validated codes."""
-        k = self.cardinality
-        counts = torch.zeros((codes.shape[0], k), dtype=torch.float64, device=codes.device)
-        return counts.scatter_add_(1, codes.to(torch.int64).clamp(min=0), (codes >= 0).to(torch.float64))
-
     def log_scores(self, codes: torch.Tensor) -> torch.Tensor:
         """``(n, k)`` log of :meth:`predict_proba`'s probabilities for codes (-1 = abstain)."""
         self._check_fitted()
@@ -154,11 +148,12 @@ class MajorityVote:
         self._check_fitted()
         t, back = as_tensor(L, name="L")
         codes = self._codes(t, allow_empty=True)
-        counts = self.vote_counts(codes)
-        # ties: larger class balance first, then lower index (a tiny, exact tie-breaker)
+        probs = majority_vote_proba(codes, self.cardinality, self.class_balance_)
+        # ties (and all-abstain rows): the larger class balance first, then the lower index.
+        # A winner's share is at least 1/k, so k (k + 1) * share outweighs any rank (< k).
         k = self.cardinality
-        rank = torch.argsort(torch.argsort(-self.class_balance_, stable=True)).to(counts.device)
-        best = (counts * (k + 1) - rank).argmax(1)
+        rank = torch.argsort(torch.argsort(-self.class_balance_, stable=True)).to(probs.device)
+        best = (probs * (k * (k + 1)) - rank).argmax(1)
         if self.convention == "flyingsquid":
             best = 2 * best - 1
         return back(best)

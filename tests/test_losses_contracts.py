@@ -133,7 +133,7 @@ class TestD12D14Reductions:
 
     def test_d12_float16_cross_entropy_sum(self):
         n = 200_000
-        L = np.zeros((n, 3), dtype=np.int64)
+        L = np.tile(np.array([[0, -1, 1], [1, 1, -1], [-1, 0, 0]]), (n // 3 + 1, 1))[:n]
         logits = torch.zeros((n, 2), dtype=torch.float16)
         loss = FSCrossEntropyLoss(3, 2, buffer_capacity=100, reduction="sum")(logits, L)
         assert torch.isfinite(loss) and loss.item() > 65504
@@ -364,6 +364,28 @@ class TestAddClass:
         b = FSCrossEntropyLoss(5, 4, buffer_capacity=100)
         b.load_state_dict(copy.deepcopy(a.state_dict()))
         torch.testing.assert_close(b.predict_proba(L[:20]), a.predict_proba(L[:20]), rtol=0, atol=1e-12)
+
+
+class TestConventionMisread:
+    def test_snorkel_votes_given_to_fsloss_warn_once(self):
+        rng = np.random.default_rng(0)
+        L = np.where(rng.random((300, 5)) < 0.83, -1, rng.integers(0, 2, (300, 5)))
+        crit = FSLoss(5)
+        with pytest.warns(UserWarning, match="convention='snorkel'"):
+            crit(torch.zeros(300), L)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            crit(torch.zeros(300), L)  # once per loss
+
+    def test_plain_votes_do_not_warn(self):
+        import warnings
+
+        L, _ = synthetic_votes(n=300, m=5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            FSLoss(5)(torch.zeros(300), L)
 
 
 # ---------------------------------------------------------------------------

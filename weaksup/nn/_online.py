@@ -31,6 +31,7 @@ import torch.nn as nn
 from .. import functional as WF
 from .._backend import as_tensor
 from .._validation import check_choice, check_int
+from ..conventions import warn_if_convention_misread
 from ..distributed import agree_across_ranks, all_reduce_statistics, distributed_active
 from ..statistics import VoteStatistics, count_update
 
@@ -158,6 +159,7 @@ class OnlineLabelLoss(nn.Module):
         # host mirrors of the counters: control flow never reads a device tensor
         self._size = self._index = self._seen = self._refits = 0
         self._model_stale = False
+        self._convention_checked = False
         self.last_targets: Optional[torch.Tensor] = None
         self.register_load_state_dict_post_hook(_after_load)
 
@@ -165,7 +167,7 @@ class OnlineLabelLoss(nn.Module):
     # bookkeeping for parameters, buffers and submodules (none of them is one)
     _PLAIN = frozenset({
         "_size", "_index", "_seen", "_refits", "_model_stale", "last_targets",
-        "_host_ok", "_host_posterior", "_model_behind",
+        "_host_ok", "_host_posterior", "_model_behind", "_convention_checked",
     })
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -430,6 +432,15 @@ class OnlineLabelLoss(nn.Module):
             group=self.process_group, device=self.device, owner=type(self).__name__,
         )
 
+    def _check_convention(self) -> None:
+        """Warn once if the buffer's votes look like the other convention's
+        (:func:`weaksup.conventions.warn_if_convention_misread`); reads a few
+        counts back, once, when the buffer first holds 200 votes."""
+        if self._size * self._n_lfs < 200 or self.device.type == "meta":
+            return
+        self._convention_checked = True
+        warn_if_convention_misread(self._stats_view("stats_"), self.convention, owner=self, name="weak_labels")
+
     # ---- update / compute -----------------------------------------------------
     def _refit_due(self, first: int, n: int, update_frequency: int) -> bool:
         if n == 0:
@@ -548,6 +559,8 @@ class OnlineLabelLoss(nn.Module):
         with torch.no_grad():
             self.update(batch)
             targets = self.compute(batch)
+        if not self._convention_checked:
+            self._check_convention()
         self.last_targets = targets
         return self._loss(predictions, targets, batch)
 

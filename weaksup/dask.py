@@ -459,10 +459,12 @@ def _compute(root: Any, leaves: List[Any], progress: bool, what: str) -> Any:
             if client is not None:
                 from distributed import as_completed
 
-                futures = client.compute([root] + leaves)
-                for _ in as_completed(futures[1:]):
+                root_future, *leaf_futures = client.compute([root] + leaves)
+                pending = as_completed(leaf_futures)
+                del leaf_futures  # a counted partition is released once the tree has added it
+                for _ in pending:
                     bar.update(1)
-                return futures[0].result()
+                return root_future.result()
             from dask.callbacks import Callback
 
             keys = {leaf.key for leaf in leaves}

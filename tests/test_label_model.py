@@ -387,3 +387,13 @@ def test_bad_triplets_are_refused_at_construction():
         LabelModel(3, triplets=[(0, 1, 5)])
     with pytest.raises(ValueError, match="triplets"):
         LabelModel(4, triplets=[(0, 1)])
+
+
+@pytest.mark.parametrize("solve_method", ["triplet_mean", "triplet", "pairwise_em"])
+def test_a_class_the_balance_rules_out_gets_probability_zero(solve_method):
+    """Y_dev with positives only: the separators divided by P(y = -1) = 0 used to
+    send every item to -1 with probability 1."""
+    L, _ = synthetic_votes(n=200, m=5, seed=1)
+    model = LabelModel(5).fit(L, Y_dev=[1, 1], solve_method=solve_method)
+    np.testing.assert_array_equal(model.predict_proba(L)[:, 1], 1.0)
+    assert (model.predict(L) == 1).all()

@@ -23,8 +23,12 @@ from ._backend import TINY
 from .graph import Clique, LabelGraph
 from .statistics import VoteStatistics
 
+# The log score of a label vector of probability 0: finite (no inf - inf = NaN),
+# far below any real score, so a softmax gives it exactly 0.
+IMPOSSIBLE = -1e300
+
 __all__ = [
-    "Quantities", "b_inverse", "e_vector", "expectation_key", "posterior_log_tables", "r_symbols", "solve_tables",
+    "IMPOSSIBLE", "Quantities", "b_inverse", "e_vector", "expectation_key", "posterior_log_tables", "r_symbols", "solve_tables",
     "sorted_order",
 ]
 
@@ -205,7 +209,8 @@ def posterior_log_tables(
     without abstentions) and label vector; ``multi`` a list of ``(lfs,
     (states**len(lfs), 2**v))`` tables of dependent LF cliques and LF
     separators (signed); ``const`` ``(2**v,)`` the task-only cliques and
-    separators (for one task, ``-(m - 1) log P(y)``).
+    separators (for one task, ``-(m - 1) log P(y)``), and :data:`IMPOSSIBLE`
+    for a label vector whose class balance is 0.
     """
     m, v = graph.n_lfs, graph.n_tasks
     n_vec = 2 ** v
@@ -238,6 +243,9 @@ def posterior_log_tables(
         sep_table = tables[host].sum(dim=drop) if drop else tables[host]
         log_t = sep_table.clamp(min=TINY).log().reshape(-1, 2)[:, configs[:, sep.tasks[0]]]
         multi.append((sep.lfs, -n_edges * log_t))
+    # a label vector the class balance rules out keeps probability 0 (its tables,
+    # divided by a zero separator, would otherwise dominate)
+    const = torch.where(class_balance.reshape(-1) > 0, const, torch.full_like(const, IMPOSSIBLE))
     return single, multi, const
 
 

@@ -265,12 +265,13 @@ ROOT = Path(__file__).resolve().parents[1]
 STAND_INS = Path(__file__).resolve().parent / "stand_ins"  # holds a stand-in `prodigy` package
 
 
-def declared_entry_points(tmp_path):
+def declared_entry_points(tmp_path, declared=None):
     """A dist-info folder with the ``prodigy_recipes`` entry points declared in
     pyproject.toml (so the test reads the source, not a stale installation)."""
     import tomllib
 
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["prodigy_recipes"]
+    if declared is None:
+        declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["prodigy_recipes"]
     dist = tmp_path / "site" / "weaksup-0.1.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: weaksup\nVersion: 0.1.0\n")
@@ -279,14 +280,15 @@ def declared_entry_points(tmp_path):
     return declared, dist.parent
 
 
-def run_with_prodigy(tmp_path, *args, code=None):
-    _, site = declared_entry_points(tmp_path)
+def run_with_prodigy(tmp_path, *args, code=None, declared=None, check=True):
+    _, site = declared_entry_points(tmp_path, declared)
     env = {**os.environ, "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(site), str(STAND_INS), str(ROOT)])}
     command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "prodigy", *args]
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
 
 
 @pytest.fixture
@@ -307,7 +309,7 @@ def test_entry_points_name_the_light_recipe_module():
 def test_weak_teach_runs_from_the_command_line(tmp_path, small_source):
     out = run_with_prodigy(tmp_path, "weak.teach", "spam_gold", small_source,
                            "--label-names", "HAM,SPAM", "--lf-names", "my,song,check", "--batch-size", "4")
-    result = json.loads(out)
+    result = json.loads(out.stdout)
     assert result["recipe"] == "weak.teach"  # the object Prodigy's decorator made, not the plain function
     assert result["loaded_before_run"] == []  # resolving the recipe imported no torch
     assert result["dataset"] == "spam_gold" and result["view_id"] == "classification"
@@ -319,7 +321,7 @@ def test_weak_teach_runs_from_the_command_line(tmp_path, small_source):
 def test_weak_review_runs_from_the_command_line(tmp_path):
     texts = ["check out my song", "great song", "subscribe to me", "love this song"]
     source = write_jsonl(tmp_path / "conflicts.jsonl", texts, [[1, 0, -1], [-1, 0, -1], [1, 0, -1], [-1, 0, 0]])
-    result = json.loads(run_with_prodigy(tmp_path, "weak.review", "conflicts", source, "-b", "2"))
+    result = json.loads(run_with_prodigy(tmp_path, "weak.review", "conflicts", source, "-b", "2").stdout)
     assert result["recipe"] == "weak.review" and result["view_id"] == "choice"
     assert result["tasks"] == ["check out my song", "subscribe to me"] and result["progress"] == 1.0
 
@@ -334,7 +336,15 @@ def test_importing_weaksup_prodigy_registers_nothing(tmp_path):
         "print(before, catalogue.check_exists('prodigy', 'recipes', 'weak.teach'),\n"
         "      recipe is weaksup.prodigy.recipes.teach_recipe, 'torch' in sys.modules)\n"
     )
-    assert run_with_prodigy(tmp_path, code=code).split() == ["False", "True", "True", "False"]
+    assert run_with_prodigy(tmp_path, code=code).stdout.split() == ["False", "True", "True", "False"]
+
+
+def test_the_stand_in_refuses_a_plain_function_as_entry_point(tmp_path, small_source):
+    """The defect of issue 13.6: an entry point naming the plain function gives
+    Prodigy's registry an object without the recipe decorator's argument parsing."""
+    out = run_with_prodigy(tmp_path, "weak.teach", "spam_gold", small_source,
+                           declared={"weak.teach": "weaksup.prodigy:teach"}, check=False)
+    assert out.returncode != 0 and "use_plac" in out.stderr
 
 
 def test_entry_point_without_prodigy_says_so():

@@ -216,3 +216,13 @@ def test_votes_keeps_names_on_row_and_column_selection():
     assert again.lf_names == ["a", "b", "c"] and again.labels == ["x", "y"]
     with pytest.raises(ValueError, match="`lf_names`"):
         Votes(np.zeros((2, 2)), ["a"])
+
+
+def test_lf_summary_shows_names_and_failures():
+    from weaksup import lf_summary
+
+    votes = apply_lfs([has_link, fragile], TEXTS, labels=["ham", "spam"], progress=False, errors="abstain")
+    assert votes.convention == "snorkel" and votes.cardinality == 2
+    table = lf_summary(votes, convention="snorkel")
+    assert list(table.index) == ["has_link", "fragile"]
+    assert table["failures"].tolist() == [0, 1]

@@ -151,6 +151,7 @@ class OnlineLabelLoss(nn.Module):
         self._sync: Dict[str, str] = {}
         code_dtype = torch.int8 if cardinality <= 127 else torch.int32
         self.add_state("vote_codes", torch.full((self.buffer_capacity, n_lfs), -1, dtype=code_dtype), sync="local")
+        self._device = self.vote_codes.device
         self.add_state("buffer_size", torch.zeros(1, dtype=torch.long), sync="local")
         self.add_state("buffer_index", torch.zeros(1, dtype=torch.long), sync="local")
         self.add_state("items_seen", torch.zeros((), dtype=torch.long), sync="local")
@@ -167,7 +168,7 @@ class OnlineLabelLoss(nn.Module):
     # bookkeeping for parameters, buffers and submodules (none of them is one)
     _PLAIN = frozenset({
         "_size", "_index", "_seen", "_refits", "_model_stale", "last_targets",
-        "_host_ok", "_host_posterior", "_model_behind", "_convention_checked",
+        "_host_ok", "_host_posterior", "_model_behind", "_convention_checked", "_device",
     })
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -240,7 +241,7 @@ class OnlineLabelLoss(nn.Module):
     @property
     def device(self) -> torch.device:
         """The device of the loss's state."""
-        return self.vote_codes.device
+        return self._device
 
     def _stats_view(self, prefix: str) -> VoteStatistics:
         buffers = self._buffers
@@ -292,6 +293,7 @@ class OnlineLabelLoss(nn.Module):
     # ---- module plumbing ----------------------------------------------------
     def _apply(self, fn, *args, **kwargs):
         out = super()._apply(fn, *args, **kwargs)
+        self._device = self.vote_codes.device
         self._model_stale = self._refits > 0  # rebuild the model on the new device
         self.last_targets = None
         self._on_state_moved(contents_changed=False)

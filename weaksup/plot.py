@@ -295,7 +295,7 @@ def plot_report(
 
         conv = convention or getattr(model, "convention", None)
         table = _accuracy_table(L, Y, model, conv, cardinality, list(overlap.index))
-        _draw_accuracies(fig.add_subplot(grid[1, 1]), table, annotate=12)
+        _draw_accuracies(fig.add_subplot(grid[1, :2]), table, annotate=12)
         k = cardinality or getattr(model, "cardinality", None) or 2
         codes = check_labels(Y, convention=conv, cardinality=k)
         _draw_calibration(fig.add_subplot(grid[1, 2]), np.asarray(model.predict_proba(L)),

@@ -21,7 +21,6 @@ the label model and the loss.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -34,67 +33,13 @@ from .._validation import check_choice, check_int
 from ..conventions import warn_if_convention_misread
 from ..distributed import agree_across_ranks, all_reduce_statistics, distributed_active
 from ..statistics import VoteStatistics, count_update
+from ._batch import Batch, item_weight, same_device
 
-__all__ = ["Batch", "OnlineLabelLoss", "UNCOVERED", "item_weight", "optional_float_buffer"]
+__all__ = ["OnlineLabelLoss", "UNCOVERED"]
 
 UNCOVERED = ("keep", "ignore")
 # integer dtypes whose values torch.aminmax reads directly (wider unsigned ones take the careful path)
 _FAST_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
-
-
-@dataclass
-class Batch:
-    """One validated call: vote codes ``(n, m)`` (-1 abstain, 0..k-1) and the
-    call's options. ``features`` is a subclass's cached encoding of the codes
-    (the one-hot matrix of the fast binary path), or ``None``."""
-
-    codes: torch.Tensor
-    n: int
-    update_frequency: int
-    item_weight: Optional[torch.Tensor]
-    features: Any = None
-    soft: Optional[torch.Tensor] = None  # the soft labels in the predictions' dtype, when already made
-    soft_dtype: Optional[torch.dtype] = None  # the predictions' dtype
-
-
-def _same_device(a: torch.device, b: torch.device) -> bool:
-    if a.type != b.type:
-        return False
-    if a.type != "cuda":
-        return True
-    ia = a.index if a.index is not None else torch.cuda.current_device()
-    ib = b.index if b.index is not None else torch.cuda.current_device()
-    return ia == ib
-
-
-def optional_float_buffer(value: Any, name: str) -> Optional[torch.Tensor]:
-    """A finite float32 tensor of ``value`` (or ``None``), for weights given at construction."""
-    if value is None:
-        return None
-    try:
-        t = torch.as_tensor(as_tensor(value, name=name)[0], dtype=torch.float32).detach().clone()
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r:.60} ({err})") from None
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} must be finite, got {t.tolist()}")
-    return t
-
-
-def item_weight(weight: Any, n: int, ref: torch.Tensor) -> Optional[torch.Tensor]:
-    """Per-item weights ``(n,)`` (or ``(n, 1)``) as ``ref``'s dtype and device, or
-    ``None``: real numbers, finite (checked where they are; one host read for
-    a weight tensor on an accelerator)."""
-    if weight is None:
-        return None
-    w = weight.detach() if isinstance(weight, torch.Tensor) else as_tensor(weight, name="weight")[0]
-    if w.dtype == torch.bool or w.is_complex():
-        raise TypeError(f"weight must hold real numbers, one per item, got dtype {w.dtype}")
-    w = w.reshape(-1) if w.dim() == 2 and w.shape[1] == 1 else w
-    if w.dim() != 1 or w.shape[0] != n:
-        raise ValueError(f"weight must have shape ({n},), one weight per item, got shape {tuple(w.shape)}")
-    if w.is_floating_point() and w.numel() and not bool(torch.isfinite(w).all()):
-        raise ValueError(f"weight must be finite, got {int((~torch.isfinite(w)).sum())} NaN or infinite value(s)")
-    return w.to(device=ref.device, dtype=ref.dtype)
 
 
 class OnlineLabelLoss(nn.Module):
@@ -329,7 +274,7 @@ class OnlineLabelLoss(nn.Module):
 
     # ---- validation (changes nothing) ---------------------------------------
     def _check_device(self, t: torch.Tensor, name: str) -> None:
-        if t.device != self.device and not _same_device(t.device, self.device):
+        if t.device != self.device and not same_device(t.device, self.device):
             raise ValueError(
                 f"{name} is on {t.device} but {type(self).__name__}'s state is on {self.device}: "
                 f"move it with {name}.to({str(self.device)!r}) (or the loss with .to({str(t.device)!r}))"

@@ -15,8 +15,8 @@ the loss's device:
    :func:`weaksup.triplets.all_pairs_accuracies`, here in numpy); each LF's
    table ``P(l_i, Y)`` in closed form (below);
 4. the posterior logit is linear in the one-hot votes:
-   ``logit P(Y = +1 | votes) = X w + b``: one ``addmv`` and a ``sigmoid`` on
-   the device.
+   ``logit P(Y = +1 | votes) = X w + b``, also on the host; the device gets
+   the soft labels (one upload off the CPU) and computes only the loss.
 
 Step 3's tables: with ``p_+ = P(l = +1)``, ``p_0 = P(l = 0)``, ``p_y = P(Y = +1)``
 and ``g = P(l Y = 1) = (1 + E[l Y] - p_0) / 2``, FlyingSquid's linear system for
@@ -187,11 +187,6 @@ class HostTripletPath:
         total = ((root @ weight) * root).sum(1) / 2
         count = ((partner @ valid) * partner).sum(1) / 2
         return np.where(count > 0, total / np.maximum(count, 1), 0.0)
-
-    @staticmethod
-    def posterior(onehot: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """``(n, 1)`` float64 ``P(Y = +1 | votes)`` on the device."""
-        return torch.sigmoid(torch.addmv(bias, onehot, weights)).unsqueeze(1)
 
 
 _HOST_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)

@@ -22,7 +22,8 @@ from ..conventions import check_votes
 from ..label_model import SOLVE_METHODS, LabelModel
 from ..statistics import VoteStatistics
 from ._config import BalanceMixin, check_configuration, probe_statistics
-from ._online import Batch, OnlineLabelLoss, optional_float_buffer
+from ._batch import Batch, optional_float_buffer
+from ._online import OnlineLabelLoss
 from ._triplet_path import FusedStepMixin
 
 __all__ = ["FSLoss", "FSCrossEntropyLoss"]

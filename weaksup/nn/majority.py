@@ -11,8 +11,9 @@ from .. import functional as WF
 from .._backend import as_tensor
 from .._validation import check_choice
 from ..conventions import check_votes
-from ._online import UNCOVERED, optional_float_buffer
-from ._online import item_weight as check_item_weight
+from ._batch import item_weight as check_item_weight
+from ._batch import optional_float_buffer
+from ._online import UNCOVERED
 
 __all__ = ["MajorityVoteLoss"]
 

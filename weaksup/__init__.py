@@ -39,6 +39,7 @@ _EXPORTS: Dict[str, str] = {
     "labeling_function": "weaksup.lf",
     "apply_lfs": "weaksup.lf",
     "Votes": "weaksup.lf",
+    "WeakLabelDataset": "weaksup.data",
 }
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "overlap_matrix",
     "Votes",
     "VoteStatistics",
+    "WeakLabelDataset",
 ]
 
 
@@ -80,6 +82,7 @@ def __dir__() -> List[str]:
 if TYPE_CHECKING:  # what static type checkers and IDEs see
     from .analysis import conflict_matrix, lf_summary, overlap_matrix
     from .baselines import MajorityVote
+    from .data import WeakLabelDataset
     from .conventions import check_votes, convert_votes, infer_convention
     from .base import NotFittedError
     from .label_model import LabelModel

@@ -127,11 +127,10 @@ class HostTripletPath:
     def count_delta(self, added: np.ndarray, removed: np.ndarray) -> np.ndarray:
         """``X^T X - E^T E`` as int64 ``(2m, 2m)`` of one-hot rows ``added`` and
         ``removed``; float32 products of 0/1 are exact below 2**24 rows."""
-        dtype = np.float32 if added.shape[0] + removed.shape[0] < (1 << 24) else np.float64
-        added = added.astype(dtype, copy=False)
+        if added.shape[0] + removed.shape[0] >= (1 << 24):
+            added, removed = added.astype(np.float64), removed.astype(np.float64)
         delta = added.T @ added
         if removed.shape[0]:
-            removed = removed.astype(dtype, copy=False)
             delta -= removed.T @ removed
         return delta.astype(np.int64)
 
@@ -166,8 +165,7 @@ class HostTripletPath:
         r[:, 4] = 0.5 * (1.0 + accuracy - p_zero)  # g = P(l Y = 1)
         r[:, 5] = p_y * p_zero
         cells = np.abs(r @ self.cells_of_r)  # flip_negative
-        total = cells.sum(1, keepdims=True)
-        cells /= np.where(total == 0, 1.0, total)
+        cells /= cells.sum(1, keepdims=True)  # >= 1: the cells before flipping sum to 1
         logit = np.log(np.maximum(cells, TINY)) @ self.logit_of_log_cells  # (m, 3)
         log_balance = np.log(np.maximum(class_balance, TINY))
         # the junction tree divides by P(Y) once per separator: m - 1 of them

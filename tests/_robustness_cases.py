@@ -4,7 +4,9 @@ Shared by ``tests/test_robustness_models.py`` (hypothesis properties) and
 ``benchmarks/robustness_models.py`` (the outcome table). A call ends in one of:
 
 * ``valid``: it returned, and every probability is finite, in [0, 1], rows
-  summing to 1 (``lf_summary``: fractions in [0, 1], counts consistent);
+  summing to 1, a class of class balance 0 gets 0 (label models), an
+  all-abstain row gets the class balance (LabelModel, MajorityVote)
+  (``lf_summary``: fractions in [0, 1], counts consistent);
 * ``clear error``: a ``ValueError``/``TypeError`` raised inside weaksup whose
   message names the argument at fault;
 * ``unclear error``: any other exception, or one raised outside weaksup, or a
@@ -110,22 +112,31 @@ def dev_labels(convention: str, k: int):
 
 
 # ---- entry points ---------------------------------------------------------------------
-def call_label_model(L, class_balance, Y_dev, m) -> Any:
+def call_label_model(L, class_balance, Y_dev, m) -> Dict[str, Any]:
     model = LabelModel(m)
     model.fit(L, class_balance=class_balance, Y_dev=Y_dev)
-    return model.predict_proba(L)
+    balance = model.class_balance_.numpy()
+    return dict(p=model.predict_proba(L), abstain_rows=_abstain_rows(L, 0), abstain_gets=balance, zero_balance=balance)
 
 
-def call_multiclass(L, class_balance, Y_dev, k) -> Any:
+def call_multiclass(L, class_balance, Y_dev, k) -> Dict[str, Any]:
     model = MulticlassLabelModel(k, n_iter=10)
     model.fit(L, class_balance=class_balance, Y_dev=Y_dev)
-    return model.predict_proba(L)
+    # (an all-abstain row gets P(Y | no LF voted), not the balance: see weaksup.multiclass)
+    return dict(p=model.predict_proba(L), zero_balance=model.class_balance_.numpy())
 
 
-def call_majority_vote(L, class_balance, Y_dev, k, convention) -> Any:
+def call_majority_vote(L, class_balance, Y_dev, k, convention) -> Dict[str, Any]:
     model = MajorityVote(cardinality=k, convention=convention)
     model.fit(L, class_balance=class_balance, Y_dev=Y_dev)
-    return model.predict_proba(L)
+    # majority vote reads the balance for all-abstain rows only: a class of balance 0 may still win votes
+    rows = _abstain_rows(L, 0 if convention == "flyingsquid" else -1)
+    return dict(p=model.predict_proba(L), abstain_rows=rows, abstain_gets=model.class_balance_.numpy())
+
+
+def _abstain_rows(L, abstain: int) -> np.ndarray:
+    """Rows of a (fitted, hence valid) ``L`` on which every LF abstains."""
+    return (np.asarray(L, dtype=np.float64) == abstain).all(1)
 
 
 def call_lf_summary(L, Y, k, convention) -> Any:
@@ -133,14 +144,24 @@ def call_lf_summary(L, Y, k, convention) -> Any:
 
 
 # ---- judging --------------------------------------------------------------------------
-def check_probabilities(p: Any) -> None:
-    """Raise AssertionError unless ``p`` is a finite (n, k) distribution per row."""
-    p = np.asarray(p, dtype=np.float64)
+def check_probabilities(result: Dict[str, Any]) -> None:
+    """Raise AssertionError unless the probabilities ``p`` are a finite (n, k)
+    distribution per row, every all-abstain row gets ``abstain_gets`` (where
+    the model promises it) and a class of ``zero_balance`` 0 gets probability 0."""
+    p = np.asarray(result["p"], dtype=np.float64)
     assert p.ndim == 2, f"probabilities of shape {p.shape}"
     assert np.isfinite(p).all(), "non-finite probability"
     assert (p >= -1e-12).all() and (p <= 1 + 1e-12).all(), "probability outside [0, 1]"
-    if len(p):
-        np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-9)
+    if not len(p):
+        return
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-9)
+    if "zero_balance" in result:
+        ruled_out = np.asarray(result["zero_balance"]) == 0
+        assert (p[:, ruled_out] == 0).all(), f"a class of balance 0 got probability ({result['zero_balance']})"
+    rows = result.get("abstain_rows")
+    if rows is not None and rows.any():
+        expected = np.tile(np.asarray(result["abstain_gets"], dtype=np.float64), (int(rows.sum()), 1))
+        np.testing.assert_allclose(p[rows], expected, atol=1e-9, err_msg="an all-abstain row")
 
 
 def check_summary(frame: Any) -> None:

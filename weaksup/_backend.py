@@ -19,6 +19,10 @@ ArrayLike = Any  # numpy.ndarray | torch.Tensor | cupy.ndarray | nested lists
 # Floor applied to probabilities before a log, shared by every module that
 # takes logs of fitted tables: log(TINY) is finite, so posteriors are never NaN.
 TINY = 1e-300
+# The log score of an outcome of probability 0 (a class the class balance rules
+# out): finite (no inf - inf = NaN) and far below any real score, so a softmax
+# gives it exactly 0.
+IMPOSSIBLE = -1e300
 
 
 def array_kind(x: Any) -> str:

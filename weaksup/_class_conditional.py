@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 import torch
 
 from . import _multiclass_solvers as solvers
-from ._backend import TINY
+from ._backend import IMPOSSIBLE, TINY
 from .posterior import independent_log_scores, log_table_deltas
 from .statistics import VoteStatistics
 
@@ -39,7 +39,7 @@ class ClassConditionalFit:
         confusion: ``(m, k + 1, k)`` ``P(response | Y)``, response 0 = abstain.
         log_table: ``(m, k + 1, k)`` the log confusion the posterior adds up,
             its abstain row scaled by ``abstain_weight * fit_i``.
-        log_prior: ``(k,)`` log class balance.
+        log_prior: ``(k,)`` log class balance (``IMPOSSIBLE`` where it is 0).
         accuracies: ``(m,)`` ``P(vote correct | the LF votes)`` (``1/k`` for an
             LF that never votes).
         coverage: ``(m,)`` fraction of items each LF votes on.
@@ -85,7 +85,8 @@ def fit_class_conditional(
     return ClassConditionalFit(
         confusion=C,
         log_table=log_table,
-        log_prior=pi.clamp(min=TINY).log(),
+        # a class the balance rules out stays at probability 0, whatever its tables say
+        log_prior=torch.where(pi > 0, pi.clamp(min=TINY).log(), torch.full_like(pi, IMPOSSIBLE)),
         accuracies=accuracies.clamp(0.0, 1.0),
         coverage=votes.sum(1) / n.clamp(min=1.0),
     )

@@ -19,16 +19,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ._backend import TINY
+from ._backend import IMPOSSIBLE, TINY
 from .graph import Clique, LabelGraph
 from .statistics import VoteStatistics
 
-# The log score of a label vector of probability 0: finite (no inf - inf = NaN),
-# far below any real score, so a softmax gives it exactly 0.
-IMPOSSIBLE = -1e300
-
 __all__ = [
-    "IMPOSSIBLE", "Quantities", "b_inverse", "e_vector", "expectation_key", "posterior_log_tables", "r_symbols", "solve_tables",
+    "Quantities", "b_inverse", "e_vector", "expectation_key", "posterior_log_tables", "r_symbols", "solve_tables",
     "sorted_order",
 ]
 
@@ -209,7 +205,7 @@ def posterior_log_tables(
     without abstentions) and label vector; ``multi`` a list of ``(lfs,
     (states**len(lfs), 2**v))`` tables of dependent LF cliques and LF
     separators (signed); ``const`` ``(2**v,)`` the task-only cliques and
-    separators (for one task, ``-(m - 1) log P(y)``), and :data:`IMPOSSIBLE`
+    separators (for one task, ``-(m - 1) log P(y)``), and :data:`~weaksup._backend.IMPOSSIBLE`
     for a label vector whose class balance is 0.
     """
     m, v = graph.n_lfs, graph.n_tasks

@@ -576,3 +576,12 @@ def test_set_params_takes_effect_at_the_next_fit_only():
     np.testing.assert_array_equal(model.predict_proba(L), before)  # still the fitted model
     model.fit(L)
     assert model.predict_proba(L).shape == (len(L), 4)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_class_the_balance_rules_out_gets_probability_zero(method):
+    L, _ = votes(k=3)
+    model = MulticlassLabelModel(3, method=method).fit(L, Y_dev=[0, 0, 1])  # class 2 never seen
+    p = model.predict_proba(L)
+    assert (p[:, 2] == 0).all() and np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(1), 1)

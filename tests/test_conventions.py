@@ -176,3 +176,13 @@ def test_non_numeric_votes_name_the_argument(bad):
         check_votes(bad, convention="snorkel", name="votes_of_lfs")
     with pytest.raises(TypeError, match="Y_dev must be a numeric array"):
         check_labels(bad, convention="snorkel", name="Y_dev")
+
+
+def test_lf_summary_warns_on_youtube_read_as_flyingsquid(youtube_votes):
+    from weaksup import lf_summary
+
+    with pytest.warns(UserWarning, match=MISREAD):
+        lf_summary(youtube_votes, convention="flyingsquid")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lf_summary(youtube_votes, convention="snorkel")

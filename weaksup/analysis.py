@@ -25,7 +25,7 @@ import torch
 
 from ._backend import ArrayLike
 from ._validation import check_int
-from .conventions import check_convention, check_labels, check_votes, infer_convention
+from .conventions import check_convention, check_labels, check_votes, infer_convention, warn_if_convention_misread
 from .statistics import VoteStatistics, accumulate
 
 if TYPE_CHECKING:  # pandas loads when a table is built, not on import weaksup
@@ -82,6 +82,7 @@ def _prepare(
     if cardinality is not None:
         cardinality = check_int(cardinality, "cardinality", minimum=1)
     codes = check_votes(L, convention=convention, cardinality=cardinality, name="L")
+    warn_if_convention_misread(codes, convention, name="L")
     k = 2 if convention == "flyingsquid" else int(cardinality or 0)
     largest = int(codes.max()) + 1 if codes.numel() else 1
     if cardinality is None and largest > _MAX_INFERRED_CLASSES:

@@ -253,16 +253,19 @@ def misread_shares(codes_or_stats: Any) -> tuple:
     abstain), raw ``0`` under ``"snorkel"`` (-1 = abstain), in both cases code 0.
     """
     if isinstance(codes_or_stats, torch.Tensor):
-        codes = codes_or_stats
-        k = max(int(codes.max()) + 1, 1) if codes.numel() else 1
-        counts = torch.stack([(codes == c).sum(0) for c in range(k)], 1)
-        entries = codes.numel()
+        entries = codes_or_stats.numel()
+        if entries < _MISREAD_MIN_ENTRIES:
+            return 0.0, 0.0, 0.0
+        per_value = torch.bincount(codes_or_stats.reshape(-1).to(torch.int64) + 1)  # abstain, class 0, 1, ...
+        per_class = per_value[1:].to(torch.float64) / entries
     else:
         counts = codes_or_stats.vote_counts()
         entries = int(codes_or_stats.n_items) * counts.shape[0]
-    if entries < _MISREAD_MIN_ENTRIES:
-        return 0.0, 0.0, 0.0
-    per_class = counts.sum(0).to(torch.float64) / entries
+        if entries < _MISREAD_MIN_ENTRIES:
+            return 0.0, 0.0, 0.0
+        per_class = counts.sum(0).to(torch.float64) / entries
+    if per_class.numel() == 0:
+        return 1.0, 0.0, 0.0
     declared = 1.0 - float(per_class.sum())
     other = float(per_class[0])
     rest = float(per_class[1:].max()) if per_class.numel() > 1 else 0.0

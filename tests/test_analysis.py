@@ -344,3 +344,24 @@ def test_votes_from_apply_lfs_bring_their_names_and_failures():
     assert list(table.index) == ["long_text", "fragile"]
     assert table["failures"].tolist() == [0, 1]
     assert "failures" not in lf_summary(np.asarray(votes), convention="snorkel")
+
+
+def test_votes_bring_their_convention_and_cardinality():
+    """README's loop: lf_summary(apply_lfs(...)) on binary votes needs no convention=."""
+    from weaksup.lf import apply_lfs, labeling_function
+
+    @labeling_function()
+    def has_link(x):
+        return 1 if "http" in x else -1
+
+    @labeling_function()
+    def short(x):
+        return 0 if len(x) < 6 else -1
+
+    votes = apply_lfs([has_link, short], ["hi", "see http://x", "ok", "long text here"], labels=["ham", "spam"],
+                      progress=False)
+    table = lf_summary(votes)
+    assert list(table.index) == ["has_link", "short"]
+    assert table["polarity"].tolist() == [[1], [0]]
+    assert list(overlap_matrix(votes).index) == ["has_link", "short"]
+    assert conflict_matrix(votes).shape == (2, 2)

@@ -40,6 +40,8 @@ _MAX_INFERRED_CLASSES = 10_000
 
 
 def _resolve_convention(L: ArrayLike, convention: Optional[str], model: Any) -> str:
+    """``convention``, else the model's, else the one ``L`` carries (a
+    :class:`weaksup.lf.Votes`), else read off ``L``'s values."""
     model_convention = getattr(model, "convention", None) if model is not None else None
     if convention is not None:
         check_convention(convention)
@@ -51,7 +53,7 @@ def _resolve_convention(L: ArrayLike, convention: Optional[str], model: Any) -> 
         return convention
     if model_convention is not None:
         return check_convention(model_convention)
-    return infer_convention(L)
+    return infer_convention(L)  # honours L.convention
 
 
 def _lf_names(lf_names: Optional[Sequence[str]], m: int) -> List[str]:
@@ -77,7 +79,14 @@ def _prepare(
     lf_names: Optional[Sequence[str]],
     model: Any = None,
 ) -> Tuple[torch.Tensor, str, int, List[str]]:
-    """Codes ``(n, m)`` (-1 abstain), the convention, ``k`` and the LF names."""
+    """Codes ``(n, m)`` (-1 abstain), the convention, ``k`` and the LF names.
+
+    A :class:`weaksup.lf.Votes` brings its own ``convention``, ``cardinality``
+    and ``lf_names``; arguments given explicitly win."""
+    if cardinality is None:
+        cardinality = getattr(L, "cardinality", None)
+    if lf_names is None:
+        lf_names = getattr(L, "lf_names", None)
     convention = _resolve_convention(L, convention, model)
     if cardinality is not None:
         cardinality = check_int(cardinality, "cardinality", minimum=1)
@@ -194,8 +203,6 @@ def lf_summary(
         lf_1   [0, 2]      0.75      0.75       0.25        2          1  0.666667
         lf_2      [2]      0.50      0.50       0.25        1          1       0.5
     """
-    if lf_names is None:
-        lf_names = getattr(L, "lf_names", None)  # a weaksup.lf.Votes carries its LF names
     failures = getattr(L, "n_failures", None)
     codes, convention, k, names = _prepare(L, convention, cardinality, lf_names, model)
     n, m = codes.shape

@@ -42,12 +42,17 @@ def check_convention(convention: str) -> str:
 
 
 def infer_convention(L: ArrayLike) -> str:
-    """Return the convention of ``L`` when its values decide it, else raise.
+    """Return the convention of ``L`` when it carries one or its values decide it, else raise.
 
-    Values outside {-1, 0, 1} (a class id >= 2) can only be the Snorkel/WRENCH
-    convention. A matrix with values in {-1, 0, 1} alone is ambiguous and is
-    refused with a message naming both readings.
+    A vote matrix that says its convention (``L.convention``, as
+    :class:`weaksup.lf.Votes` does) is taken at its word. Values outside {-1,
+    0, 1} (a class id >= 2) can only be the Snorkel/WRENCH convention. A
+    matrix with values in {-1, 0, 1} alone is ambiguous and is refused with a
+    message naming both readings.
     """
+    carried = getattr(L, "convention", None)
+    if isinstance(carried, str):
+        return check_convention(carried)
     t, _ = as_tensor(L, name="L")
     _check_numeric_2d(t, "L")
     t = _widen_unsigned(t, "L")

@@ -246,6 +246,24 @@ class TestFusedStep:
             crit.predict_proba(L[:50])[:, 0], rtol=0, atol=1e-12,
         )
 
+    @pytest.mark.parametrize("m", [3, 4, 10])
+    @pytest.mark.parametrize("coverage", [1.0, 0.7])
+    def test_host_triplet_mean_equals_the_torch_one(self, m, coverage):
+        from weaksup.nn._triplet_path import HostTripletPath
+        from weaksup.triplets import all_pairs_accuracies
+
+        rng = np.random.default_rng(m)
+        moments = rng.uniform(-0.5, 0.5, (m, m))
+        moments = (moments + moments.T) / 2
+        moments[0, 1] = moments[1, 0] = 0.0  # a zero denominator
+        np.fill_diagonal(moments, 0.7)
+        covoted = rng.random((m, m)) < coverage
+        covoted = covoted | covoted.T
+        for cov in (covoted, np.ones((m, m), dtype=bool)):
+            for mom in (moments, np.where(moments == 0, 0.1, moments)):  # with and without a zero moment
+                want = all_pairs_accuracies(torch.tensor(mom), torch.tensor(cov.astype(np.int64)), "mean").numpy()
+                np.testing.assert_allclose(HostTripletPath(m)._triplet_mean(mom, cov), want, rtol=0, atol=1e-15)
+
     def test_estimated_balance_equals_the_label_model(self):
         L, _ = synthetic_votes(n=600, m=6, seed=8, balance=0.3)
         crit = FSLoss(6, buffer_capacity=600, update_frequency=600, estimate_balance=True)

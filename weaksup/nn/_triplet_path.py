@@ -57,6 +57,8 @@ class HostTripletPath:
         self.T = np.concatenate([sign, ones], 1)  # (2m, 2m)
         self.T_t = np.ascontiguousarray(self.T.T)
         self.off_diagonal = ~np.eye(m, dtype=bool)
+        self.off_float = self.off_diagonal.astype(np.float64)
+        self.twice_pair_count = float((m - 1) * (m - 2))  # 2 x the pairs of partners of each LF
         # vote + 1 -> code (-1 abstain, 0 negative, 1 positive); code + 1 -> one-hot row
         self.vote_to_code = np.array([0, -1, 1], dtype=np.int8)
         self.code_to_onehot = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
@@ -178,6 +180,11 @@ class HostTripletPath:
         so the sum over the valid pairs of LF ``a`` is a quadratic form."""
         absm = np.abs(moments)
         pair_ok = (absm > DENOMINATOR_EPS) & covoted
+        if self.m >= 3 and pair_ok.all():  # every pair usable (the usual case): the same sums, fewer steps
+            root = np.sqrt(absm)
+            partner_root = root * self.off_float
+            total = (partner_root @ (self.off_float / root) * partner_root).sum(1)
+            return total / self.twice_pair_count
         partner = (covoted & self.off_diagonal).astype(np.float64)
         root = np.sqrt(absm) * partner
         valid = (pair_ok & self.off_diagonal).astype(np.float64)

@@ -61,3 +61,17 @@ def test_bad_graphs_are_refused_with_the_reason(kwargs, error, match):
 
 def test_upstream_names():
     assert Clique((2, 0), (1,)).upstream_names() == ("Y_1", "lambda_0", "lambda_2")
+
+
+def test_graphs_that_need_pgmpy_say_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pgmpy", None)
+    monkeypatch.setitem(sys.modules, "pgmpy.models", None)
+    LabelGraph(4)  # the independent star needs no pgmpy
+    with pytest.raises(ImportError, match=r"pip install 'weaksup\[graphs\]'"):
+        LabelGraph(5, lambda_edges=[(0, 1)])
+    from weaksup.compat import patch_pgmpy
+
+    with pytest.raises(ImportError, match="weaksup.graphs"):
+        patch_pgmpy()

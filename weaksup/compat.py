@@ -14,9 +14,19 @@ weaksup itself needs the patch only to build junction trees with pgmpy.
 from __future__ import annotations
 
 
+PGMPY_NEEDED = (
+    "LF dependency graphs and sequences (v > 1, lambda_edges) need pgmpy: pip install 'weaksup[graphs]'"
+)
+
+
 def patch_pgmpy() -> None:
-    """Alias ``pgmpy.models.MarkovModel`` to ``DiscreteMarkovNetwork`` if missing."""
-    import pgmpy.models
+    """Alias ``pgmpy.models.MarkovModel`` to ``DiscreteMarkovNetwork`` if missing.
+
+    Raises ``ImportError`` saying how to install pgmpy when it is missing."""
+    try:
+        import pgmpy.models
+    except ImportError as err:
+        raise ImportError(PGMPY_NEEDED) from err
 
     if not hasattr(pgmpy.models, "MarkovModel"):
         pgmpy.models.MarkovModel = pgmpy.models.DiscreteMarkovNetwork

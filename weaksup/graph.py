@@ -9,7 +9,8 @@ cliques and separators, which LF groups need joint count tables, and which LF
 pairs a task separates (the triplet method's independence condition).
 
 The common case (one task, independent LFs: a star around ``Y_0``) is built
-directly; other graphs use pgmpy's junction tree, as upstream FlyingSquid does.
+directly; other graphs use pgmpy's junction tree, as upstream FlyingSquid does
+(the optional dependency ``pip install 'weaksup[graphs]'``).
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class LabelGraph:
     def _junction_tree(self):
         from .compat import patch_pgmpy
 
-        patch_pgmpy()
+        patch_pgmpy()  # raises an ImportError naming weaksup[graphs] without pgmpy
         from pgmpy.models import DiscreteMarkovNetwork
 
         G = DiscreteMarkovNetwork()

@@ -59,6 +59,7 @@ def independent_log_scores(
     responses: Optional[torch.Tensor] = None,
     cardinality: Optional[int] = None,
     class_values: Optional[Sequence[int]] = None,
+    unlisted: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """``base + sum_i deltas[i, codes[:, i]]`` over the LFs that vote, in chunks.
 
@@ -78,6 +79,8 @@ def independent_log_scores(
             any other value an abstention. FlyingSquid votes (-1/+1, 0 =
             abstain) are ``class_values=(-1, 1)``: no conversion pass to codes.
             Not with ``responses``.
+        unlisted: with ``responses``, optional ``(m, K)``: what LF ``i``
+            voting a response not listed adds (default 0).
 
     Returns:
         ``(n, K)`` float64 scores on ``codes``' device (unnormalised log
@@ -93,7 +96,10 @@ def independent_log_scores(
             raise TypeError("independent_log_scores: cardinality is needed with responses")
         if deltas.dim() != 2 or deltas.shape != (len(responses), K):
             raise ValueError(f"deltas must have shape ({len(responses)}, {K}) with responses, got {tuple(deltas.shape)}")
-        return _gather_scores(codes, base, deltas, responses.to(device), int(cardinality))
+        if unlisted is None:
+            unlisted = torch.zeros((m, K), dtype=torch.float64, device=device)
+        table = torch.cat([deltas, unlisted.to(device=device, dtype=torch.float64)])
+        return _gather_scores(codes, base, table, responses.to(device), int(cardinality))
     if deltas.dim() != 3 or deltas.shape[0] != m or deltas.shape[2] != K:
         raise ValueError(f"deltas must have shape ({m}, k, {K}), got {tuple(deltas.shape)}")
     k = deltas.shape[1]
@@ -110,8 +116,8 @@ def independent_log_scores(
     if class_values is not None:
         codes = _to_codes(codes, values)
     if device.type == "cpu" and k > 2:
-        flat = deltas.reshape(m * k, K)
-        return _gather_scores(codes, base, flat, torch.arange(m * k, device=device), k)
+        table = torch.cat([deltas.reshape(m * k, K), torch.zeros((m, K), dtype=torch.float64, device=device)])
+        return _gather_scores(codes, base, table, torch.arange(m * k, device=device), k)
     return _float_scores(codes, base, deltas, out)
 
 
@@ -183,28 +189,27 @@ def _float_scores(codes, base, deltas, out):
     return out
 
 
-def _gather_scores(codes, base, deltas, responses, k):
-    """A sparse product: the ``(rows, R)`` 0/1 matrix of the votes actually
-    cast times the table. Abstentions cost nothing (with many classes most
+def _gather_scores(codes, base, table, responses, k):
+    """A sparse product: the ``(rows, R + m)`` 0/1 matrix of the votes actually
+    cast times ``table`` (the listed responses' rows, then one row per LF for
+    its unlisted ones). Abstentions cost nothing (with many classes most
     entries of a vote matrix are abstentions)."""
     n, m = codes.shape
     device = codes.device
-    R = deltas.shape[0]
-    lookup = torch.full((m * k,), -1, dtype=torch.int64, device=device)  # -1: response not listed
+    R = len(responses)
+    lookup = (R + torch.arange(m, device=device)).repeat_interleave(k)  # unlisted: the LF's own row
     lookup[responses] = torch.arange(R, device=device)
     out = base.expand(n, -1).clone()
     rows = max(1, _GATHER_ENTRIES // max(1, m))
     for start in range(0, n, rows):
         chunk = codes[start : start + rows]
         item, lf = (chunk >= 0).nonzero(as_tuple=True)
-        column = lookup[lf * k + chunk[item, lf].to(torch.int64)]
-        listed = column >= 0
-        item, column = item[listed], column[listed]
         if item.numel() == 0:
             continue
+        column = lookup[lf * k + chunk[item, lf].to(torch.int64)]
         votes = torch.sparse_coo_tensor(
             torch.stack([item, column]), torch.ones(item.numel(), dtype=torch.float64, device=device),
-            (chunk.shape[0], R), is_coalesced=True, check_invariants=False,
+            (chunk.shape[0], R + m), check_invariants=False,
         )
-        out[start : start + rows] += torch.sparse.mm(votes, deltas)
+        out[start : start + rows] += torch.sparse.mm(votes, table)
     return out

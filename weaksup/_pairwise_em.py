@@ -1,0 +1,258 @@
+"""Pairwise EM of the class-conditional model on the responses in use (private).
+
+The same estimator as :func:`weaksup._multiclass_solvers.fit_pairwise` and
+:func:`~weaksup._multiclass_solvers.abstain_fit` (see their docstrings for the
+model, the prior and the pair weights), computed only over the *responses
+given*: each LF's abstention and the classes it actually votes, read from
+:meth:`VoteStatistics.response_table`. Responses an LF never gives have no
+counts and a confusion of 0, so leaving them out changes nothing, and it is
+what makes many classes possible: ``k = 1000`` LFs that each vote a few
+classes give a few thousand responses, where the dense ``(m, k + 1, k)``
+confusion (and the ``(m, k, k)`` prior) would hold ``10**9`` numbers.
+
+The confusion is returned as an :class:`ActiveConfusion`: ``P(abstain | y)``
+for every LF ``(m, k)`` and ``P(vote c | y)`` for each given (LF, class) ``(R,
+k)``. Each step costs ``O(R'^2 k)`` with ``R' <= m + R`` the responses given.
+On an accelerator every listed response is kept (no data-dependent sizes, no
+host sync after the table is read).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import torch
+
+from .statistics import VoteStatistics
+
+_TINY = 1e-300
+# the largest share of a class an LF's votes may take (keeps P(abstain | y) > 0)
+_MAX_VOTE_SHARE = 1.0 - 1e-6
+# the smallest class share an estimated balance may give
+_PI_FLOOR = 1e-3
+
+__all__ = ["ActiveConfusion", "fit_pairwise_active", "abstain_fit_active", "posterior_terms"]
+
+
+@dataclass
+class ActiveConfusion:
+    """``C[i, r, y] = P(response r of LF i | Y = y)`` over the responses in use.
+
+    Attributes:
+        abstain: ``(m, k)`` ``P(LF i abstains | y)``.
+        votes: ``(R, k)`` ``P(LF lf[r] votes cls[r] | y)``; every other vote
+            response has probability 0.
+        lf: ``(R,)`` int64 LF of each vote response.
+        cls: ``(R,)`` int64 class of each vote response.
+    """
+
+    abstain: torch.Tensor
+    votes: torch.Tensor
+    lf: torch.Tensor
+    cls: torch.Tensor
+
+    @property
+    def n_lfs(self) -> int:
+        return self.abstain.shape[0]
+
+    @property
+    def cardinality(self) -> int:
+        return self.abstain.shape[1]
+
+    def responses(self) -> torch.Tensor:
+        """``(R,)`` response numbers ``lf * k + class`` of the vote rows."""
+        return self.lf * self.cardinality + self.cls
+
+    def dense(self) -> torch.Tensor:
+        """The ``(m, k + 1, k)`` confusion (response 0 = abstain): ``m k^2``
+        numbers, for few classes only."""
+        m, k = self.abstain.shape
+        out = torch.zeros((m, k + 1, k), dtype=self.abstain.dtype, device=self.abstain.device)
+        out[:, 0] = self.abstain
+        out[self.lf, self.cls + 1] = self.votes
+        return out
+
+
+class _Layout:
+    """The given responses and their joint counts, and where each lives in the
+    stacked parameters ``cat([abstain (m rows), votes (R rows)])``."""
+
+    def __init__(self, stats: VoteStatistics) -> None:
+        device = stats.device
+        lf, resp, counts = stats.response_table(drop_unused=device.type == "cpu")
+        m = stats.n_lfs
+        self.m, self.k = m, stats.cardinality
+        self.n = stats.n_items.to(torch.float64)
+        vote = resp > 0
+        self.vote_rows = vote.nonzero().squeeze(1)
+        self.lf_v = lf[vote]
+        self.cls_v = resp[vote] - 1
+        self.votes_v = counts.diagonal()[vote].to(torch.float64)  # (R,)
+        # row of each table response in the stacked parameters
+        self.source = torch.where(vote, m + vote.cumsum(0) - 1, lf)
+        self.lf_a = lf
+        self.abstain_rows = (~vote).nonzero().squeeze(1)
+        same = lf[:, None] == lf[None, :]
+        self.T = torch.where(same, 0.0, counts.to(torch.float64))  # a pair needs two LFs
+        given = (counts.diagonal() > 0).to(torch.float64)
+        self.n_given = torch.zeros(m, dtype=torch.float64, device=device).index_add_(0, lf, given)
+
+
+def _prior_precision(L: _Layout, pi: torch.Tensor, accuracy: float, max_recall: float = 0.9) -> torch.Tensor:
+    """``(R, k)`` majority vote's trust ``P(Y = y | LF votes c)`` for each given
+    vote response (``_multiclass_solvers.prior_precision`` row by row)."""
+    rate = L.votes_v / L.n.clamp(min=1.0)
+    pi_c = pi[L.cls_v]
+    cap = max_recall * pi_c / rate.clamp(min=_TINY)
+    diag = torch.minimum(torch.full_like(cap, accuracy), cap)
+    diag = torch.maximum(diag, torch.minimum(pi_c, cap))
+    rest = pi[None, :] / (1.0 - pi_c[:, None]).clamp(min=_TINY)
+    q = (1.0 - diag)[:, None] * rest
+    return q.scatter(1, L.cls_v[:, None], diag[:, None])
+
+
+def _confusion_from_precision(L: _Layout, precision: torch.Tensor, pi: torch.Tensor):
+    """Bayes, ``_multiclass_solvers.confusion_from_precision`` on the given rows:
+    ``(abstain (m, k), votes (R, k))``."""
+    rate = L.votes_v / L.n.clamp(min=1.0)
+    votes = rate[:, None] * precision / pi.clamp(min=_TINY)
+    total = torch.zeros((L.m, L.k), dtype=torch.float64, device=votes.device).index_add_(0, L.lf_v, votes)
+    scale = (total / _MAX_VOTE_SHARE).clamp(min=1.0)
+    votes = votes / scale[L.lf_v]
+    kept = torch.zeros_like(total).index_add_(0, L.lf_v, votes)
+    return (1.0 - kept).clamp(min=0.0), votes
+
+
+def _pair_misfit(T: torch.Tensor, Z: torch.Tensor, n: torch.Tensor, lf: torch.Tensor, m: int) -> torch.Tensor:
+    """``(m, m)`` ``n KL(observed || model)`` of every pair's joint table."""
+    cell = T * (T / (n * Z).clamp(min=_TINY)).clamp(min=_TINY).log()
+    return torch.zeros((m, m), dtype=torch.float64, device=T.device).index_put_(
+        (lf[:, None].expand_as(cell), lf[None, :].expand_as(cell)), cell, accumulate=True
+    )
+
+
+def fit_pairwise_active(
+    stats: VoteStatistics,
+    pi: Optional[torch.Tensor] = None,
+    *,
+    n_iter: int = 100,
+    prior_accuracy: float = 0.9,
+    prior_strength: float = 50.0,
+    prior_items: float = 100.0,
+    pair_tolerance: Optional[float] = 0.01,
+    pi_start: Optional[torch.Tensor] = None,
+) -> Tuple[ActiveConfusion, torch.Tensor]:
+    """Class-conditional LF parameters by EM on the pairwise composite
+    likelihood: :func:`weaksup._multiclass_solvers.fit_pairwise` on the
+    responses in use, with the same arguments (but the statistics themselves,
+    dense or compact, instead of ``co_votes``).
+
+    Returns:
+        ``(C, pi)``: the :class:`ActiveConfusion` and the ``(k,)`` class
+        balance (the given one, or the estimate when ``pi`` is ``None``).
+    """
+    L = _Layout(stats)
+    m, k, n = L.m, L.k, L.n
+    device = stats.device
+    estimate = pi is None
+    if estimate:
+        pi = pi_start if pi_start is not None else torch.full((k,), 1.0 / k, dtype=torch.float64)
+    pi = pi.to(device=device, dtype=torch.float64)
+    w = _prior_precision(L, pi, prior_accuracy)
+    abstain0, votes0 = _confusion_from_precision(L, w, pi)
+    if m < 2 or n_iter == 0:
+        return ActiveConfusion(abstain0, votes0, L.lf_v, L.cls_v), pi
+    off_diag = 1.0 - torch.eye(m, dtype=torch.float64, device=device)
+    omega, pair_w = off_diag, None
+    prior_ab, prior_v = prior_items * abstain0 * pi, prior_items * votes0 * pi
+    abstain, votes = abstain0, votes0
+    for _ in range(n_iter):
+        flat_C = torch.cat([abstain, votes])[L.source]  # (R', k) the given responses
+        Z = (flat_C * pi) @ flat_C.T  # P(r_i, r_j) of every pair and cell
+        if pair_tolerance is not None:
+            misfit = _pair_misfit(L.T, Z, n, L.lf_a, m) / (pair_tolerance * n).clamp(min=_TINY)
+            omega = off_diag / (1.0 + misfit.clamp(min=0))
+            pair_w = omega[L.lf_a][:, L.lf_a]
+        W = L.T / Z.clamp(min=_TINY)  # 0 where the pair never gave that cell
+        if pair_w is not None:
+            W = W * pair_w
+        expected = flat_C * pi * (W @ flat_C)  # sum over partners of counts x P(y | cell)
+        expected = expected / omega.sum(1).clamp(min=_TINY)[L.lf_a][:, None]
+        exp_v = expected[L.vote_rows]
+        exp_ab = torch.zeros((m, k), dtype=torch.float64, device=device).index_copy_(
+            0, L.lf_a[L.abstain_rows], expected[L.abstain_rows]
+        )
+        if estimate:
+            pi = ((exp_v.sum(0) + exp_ab.sum(0)) / m / n.clamp(min=1.0)).clamp(min=_PI_FLOOR)
+            pi = pi / pi.sum()
+            w = _prior_precision(L, pi, prior_accuracy)
+            a0, v0 = _confusion_from_precision(L, w, pi)
+            prior_ab, prior_v = prior_items * a0 * pi, prior_items * v0 * pi
+        q = (exp_v + prior_strength * w) / (L.votes_v[:, None] + prior_strength).clamp(min=_TINY)
+        joint_v = L.votes_v[:, None] * q + prior_v
+        joint_ab = exp_ab + prior_ab
+        total = joint_ab.index_add(0, L.lf_v, joint_v).clamp(min=_TINY)
+        abstain, votes = joint_ab / total, joint_v / total[L.lf_v]
+    return ActiveConfusion(abstain, votes, L.lf_v, L.cls_v), pi
+
+
+def abstain_fit_active(
+    stats: VoteStatistics,
+    C: ActiveConfusion,
+    pi: torch.Tensor,
+    *,
+    pair_tolerance: Optional[float] = 0.01,
+    fade: float = 0.25,
+    noise: float = 1.0,
+) -> torch.Tensor:
+    """How far each LF's abstentions count as independent evidence, ``(m,)`` in
+    ``[0, 1]``: :func:`weaksup._multiclass_solvers.abstain_fit` on the
+    responses in use (same arguments, the statistics instead of ``co_votes``).
+    ``C`` must come from :func:`fit_pairwise_active` on the same statistics."""
+    m = stats.n_lfs
+    device = stats.device
+    if pair_tolerance is None or m < 2:
+        return torch.ones(m, dtype=torch.float64, device=device)
+    L = _Layout(stats)
+    n = L.n
+    pi = pi.to(device=device, dtype=torch.float64)
+    flat_C = torch.cat([C.abstain, C.votes]).to(device=device, dtype=torch.float64)[L.source]
+    Z = (flat_C * pi) @ flat_C.T
+    G = _pair_misfit(L.T, Z, n, L.lf_a, m)
+    # sampling noise: n KL of a table of R_i x R_j cells is about df / 2 under the model
+    responses = L.n_given
+    df = (responses - 1.0).clamp(min=0)[:, None] * (responses - 1.0).clamp(min=0)[None, :]
+    excess = (G - noise * df / 2.0).clamp(min=0)
+    off_diag = 1.0 - torch.eye(m, dtype=torch.float64, device=device)
+    omega = off_diag / (1.0 + excess / (pair_tolerance * n).clamp(min=_TINY))
+    mean_w = omega.sum(1) / (m - 1)
+    return (1.0 - (1.0 - mean_w) / fade).clamp(0.0, 1.0)
+
+
+def posterior_terms(C: ActiveConfusion, log_prior: torch.Tensor, abstain_weight: torch.Tensor):
+    """The arguments of :func:`weaksup.posterior.independent_log_scores` for
+    the posterior ``log pi_y + sum over voting LFs of log C[i, vote, y] + sum
+    over abstaining LFs of abstain_weight_i log C[i, abstain, y]`` (each
+    probability floored at ``1e-300`` before the log), without the dense
+    ``(m, k + 1, k)`` table.
+
+    Args:
+        C: the fitted :class:`ActiveConfusion`.
+        log_prior: ``(k,)`` log class balance.
+        abstain_weight: ``(m,)`` weight of each LF's abstention evidence.
+
+    Returns:
+        ``dict(base=(k,), deltas=(R, k), responses=(R,), cardinality=k,
+        unlisted=(m, k))``: pass as keyword arguments after the codes.
+    """
+    log_abstain = C.abstain.clamp(min=_TINY).log() * abstain_weight.to(C.abstain)[:, None]  # (m, k)
+    log_votes = C.votes.clamp(min=_TINY).log()
+    floor = torch.full_like(log_abstain, float(torch.tensor(_TINY, dtype=torch.float64).log()))
+    return dict(
+        base=log_abstain.sum(0) + log_prior.to(log_abstain),
+        deltas=log_votes - log_abstain[C.lf],
+        responses=C.responses(),
+        cardinality=C.cardinality,
+        unlisted=floor - log_abstain,
+    )

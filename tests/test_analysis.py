@@ -365,3 +365,19 @@ def test_votes_bring_their_convention_and_cardinality():
     assert table["polarity"].tolist() == [[1], [0]]
     assert list(overlap_matrix(votes).index) == ["has_link", "short"]
     assert conflict_matrix(votes).shape == (2, 2)
+
+
+def test_lf_table_reports_whether_it_finds_the_bad_lf():
+    """Issue 10.4: with gold and a model, the table reports the rank correlation
+    of estimated and empirical accuracies; estimates stay in [0, 1]."""
+    from weaksup import MulticlassLabelModel
+    from weaksup.datasets import load_youtube
+
+    data = load_youtube("train")
+    model = MulticlassLabelModel(2).fit(data.L)
+    table = lf_summary(data.L, data.Y, model=model, convention="snorkel")
+    for column in ("est_acc", "agree_acc"):
+        assert table[column].between(0, 1).all()
+    assert table.attrs["agreement_rank_correlation"] >= 0.6
+    assert -1 <= table.attrs["accuracy_rank_correlation"] <= 1
+    assert "agree_acc" not in lf_summary(data.L, model=MulticlassLabelModel(2, method="flyingsquid").fit(data.L))

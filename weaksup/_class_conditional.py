@@ -40,8 +40,11 @@ class ClassConditionalFit:
         log_table: ``(m, k + 1, k)`` the log confusion the posterior adds up,
             its abstain row scaled by ``abstain_weight * fit_i``.
         log_prior: ``(k,)`` log class balance (``IMPOSSIBLE`` where it is 0).
-        accuracies: ``(m,)`` ``P(vote correct | the LF votes)`` (``1/k`` for an
-            LF that never votes).
+        accuracies: ``(m,)`` ``P(vote correct | the LF votes)`` under the
+            fitted confusion (``1/k`` for an LF that never votes).
+        agreement_accuracies: ``(m,)`` the same, read from each LF's agreement
+            with the others (:func:`~weaksup._multiclass_solvers.agreement_accuracies`):
+            rougher values, a much better ranking of the LFs.
         coverage: ``(m,)`` fraction of items each LF votes on.
     """
 
@@ -49,6 +52,7 @@ class ClassConditionalFit:
     log_table: torch.Tensor
     log_prior: torch.Tensor
     accuracies: torch.Tensor
+    agreement_accuracies: torch.Tensor
     coverage: torch.Tensor
 
 
@@ -88,6 +92,9 @@ def fit_class_conditional(
         # a class the balance rules out stays at probability 0, whatever its tables say
         log_prior=torch.where(pi > 0, pi.clamp(min=TINY).log(), torch.full_like(pi, IMPOSSIBLE)),
         accuracies=accuracies.clamp(0.0, 1.0),
+        # from agreement with partner LFs: they rank LFs far better than the confusion's
+        # P(vote correct), which stays near its prior for sparse LFs (values are rougher)
+        agreement_accuracies=solvers.agreement_accuracies(stats.co_votes).clamp(0.0, 1.0),
         coverage=votes.sum(1) / n.clamp(min=1.0),
     )
 

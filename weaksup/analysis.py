@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ._backend import ArrayLike
+from ._multiclass_solvers import rank_correlation
 from ._validation import check_int
 from .conventions import check_convention, check_labels, check_votes, infer_convention, warn_if_convention_misread
 from .statistics import VoteStatistics, accumulate
@@ -126,13 +127,17 @@ def _agreement_counts(stats: VoteStatistics) -> torch.Tensor:
     return out.index_put_((lf[:, None].expand_as(same), lf[None, :].expand_as(same)), same, accumulate=True)
 
 
-def _accuracies(model: Any, m: int) -> np.ndarray:
+def _accuracies(model: Any, m: int, attribute: str = "accuracies_") -> Optional[np.ndarray]:
+    """The model's ``(m,)`` LF accuracy estimates ``attribute`` as float64 numpy
+    (``None`` when an optional attribute is absent)."""
     if not hasattr(model, "accuracies_"):
         raise ValueError(
             f"model {type(model).__name__} has no accuracies_: fit it first (model.fit(L)), "
             "or leave model=None"
         )
-    acc = model.accuracies_
+    acc = getattr(model, attribute, None)
+    if acc is None:
+        return None
     if isinstance(acc, torch.Tensor):
         acc = acc.detach().cpu()
     elif type(acc).__module__.split(".")[0] == "cupy":
@@ -140,7 +145,7 @@ def _accuracies(model: Any, m: int) -> np.ndarray:
     acc = np.asarray(acc, dtype=np.float64)
     if acc.shape != (m,):
         raise ValueError(
-            f"model.accuracies_ must have shape ({m},), one per column of L, got shape {acc.shape}: "
+            f"model.{attribute} must have shape ({m},), one per column of L, got shape {acc.shape}: "
             "was the model fitted on votes of other labeling functions?"
         )
     return acc
@@ -162,9 +167,8 @@ def lf_summary(
         Y: gold labels, shape ``(n,)``, in ``L``'s convention (``0..k-1`` for
             Snorkel votes, ``-1``/``+1`` for FlyingSquid votes). Adds the
             columns ``correct``, ``incorrect`` and ``emp_acc``. Default: None.
-        model: a fitted label model; adds ``est_acc`` from
-            ``model.accuracies_`` (shape ``(m,)``, the estimated probability
-            that an LF's vote is right when it votes). Its ``convention``
+        model: a fitted label model; adds ``est_acc`` (shape ``(m,)``, the
+            estimated probability that an LF's vote is right when it votes). Its ``convention``
             attribute, if any, sets the convention. Default: None.
         convention: ``"snorkel"`` or ``"flyingsquid"``. Default: the model's,
             else read off ``L`` (ambiguous matrices are refused).
@@ -187,7 +191,13 @@ def lf_summary(
           where it votes) and ``emp_acc`` = correct / (correct + incorrect),
           dtype ``Float64``: an LF that never votes gets ``pd.NA`` there (a
           missing value, not NaN);
-        - with ``model``: ``est_acc`` (float64);
+        - with ``model``: ``est_acc`` (float64, ``model.accuracies_``) and,
+          for models that have them, ``agree_acc`` (``agreement_accuracies_``:
+          read from agreement with the other LFs, rougher values that rank
+          the LFs better); with ``Y`` too, ``frame.attrs`` holds the Spearman
+          rank correlations with ``emp_acc``: ``"accuracy_rank_correlation"``
+          (of ``est_acc``) and ``"agreement_rank_correlation"`` (of
+          ``agree_acc``), i.e. can the table find the bad LF;
         - when ``L`` is a :class:`weaksup.lf.Votes` whose LFs raised on some
           items (counted as abstentions): ``failures`` (int, per LF).
 
@@ -218,6 +228,7 @@ def lf_summary(
         y = y.to(device)
     if model is not None:
         est_acc = _accuracies(model, m)
+        agree_acc = _accuracies(model, m, "agreement_accuracies_")
 
     coverage = torch.zeros(m, dtype=torch.int64, device=device)
     overlaps = torch.zeros_like(coverage)
@@ -265,6 +276,13 @@ def lf_summary(
         frame["emp_acc"] = emp
     if model is not None:
         frame["est_acc"] = est_acc
+        if agree_acc is not None:
+            frame["agree_acc"] = agree_acc
+        if Y is not None:  # can the table find the bad LF?
+            emp_acc = frame["emp_acc"].to_numpy(np.float64, na_value=np.nan)
+            frame.attrs["accuracy_rank_correlation"] = rank_correlation(est_acc, emp_acc)
+            if agree_acc is not None:
+                frame.attrs["agreement_rank_correlation"] = rank_correlation(agree_acc, emp_acc)
     if failures is not None and np.asarray(failures).shape == (m,) and np.asarray(failures).any():
         frame["failures"] = np.asarray(failures, dtype=np.int64)
     return frame

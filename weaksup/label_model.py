@@ -276,7 +276,7 @@ class LabelModel:
             self.statistics_ = stats
             self.n_lfs_ = self.m
             self.class_balance_ = pi.to(stats.device)
-            self._em_fit = None
+            self._em_fit = self.agreement_accuracies_ = None
             if solve_method == "pairwise_em":
                 self._fit_pairwise_em(stats)
             else:
@@ -318,6 +318,7 @@ class LabelModel:
         self._single_index = None
         self.coverage_ = em.coverage
         self.accuracies_ = em.accuracies
+        self.agreement_accuracies_ = em.agreement_accuracies
         signs = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64, device=C.device)
         y_signs = torch.tensor([-1.0, 1.0], dtype=torch.float64, device=C.device)
         self.accuracy_moments_ = (tables * signs[:, None] * y_signs).sum((1, 2))

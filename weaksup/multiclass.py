@@ -109,6 +109,10 @@ class MulticlassLabelModel:
             abstain, ``c + 1`` = vote for ``c`` (``"pairwise_em"``; for
             ``"flyingsquid"``, ``None``).
         accuracies_: ``(m,)`` estimated ``P(vote correct | the LF votes)``.
+        agreement_accuracies_: ``(m,)`` the same read from each LF's agreement
+            with the others: rougher values that rank the LFs better (what
+            :func:`weaksup.lf_summary` shows as ``est_acc``; ``"pairwise_em"``
+            only, else ``None``).
         coverage_: ``(m,)`` fraction of items each LF votes on.
         statistics_: the :class:`VoteStatistics` of the fit.
 
@@ -288,13 +292,14 @@ class MulticlassLabelModel:
         with small_cpu_work(stats.device), unchanged_on_error(self):
             pi = (estimate_class_balance(stats) if pi is None else pi).to(stats.device)
             self._balance_args = (class_balance, Y_dev)
-            self._em_fit = self._fs_models = None
+            self._em_fit = self._fs_models = self.agreement_accuracies_ = None
             if self.method == "flyingsquid":
                 self._fit_flyingsquid(stats, pi)
             else:
                 self._em_fit = fit_class_conditional(stats, pi, **self._options())
                 self.confusion_ = self._em_fit.confusion
                 self.accuracies_ = self._em_fit.accuracies
+                self.agreement_accuracies_ = self._em_fit.agreement_accuracies
             self.coverage_ = stats.coverage_counts().to(torch.float64) / stats.n_items.to(torch.float64).clamp(min=1.0)
             self.class_balance_ = pi
             self.statistics_ = stats

@@ -106,9 +106,13 @@ def _draw_lfs(fig, axes, overlap, conflict) -> None:
         shown = values.copy()
         if title.startswith("overlap"):
             np.fill_diagonal(shown, np.nan)  # the diagonal is the coverage, shown beside
-        image = ax.imshow(shown, cmap=cmap, vmin=0, vmax=max(float(np.nanmax(shown)) if m > 1 else 0, 1e-9),
-                          interpolation="nearest", aspect="auto")
-        ax.set_title(title, fontsize=10)
+        from matplotlib.colors import PowerNorm
+
+        top = max(float(np.nanmax(shown)) if m > 1 else 0.0, 1e-9)
+        # square-root colour scale: a few very frequent pairs do not wash out the rest
+        image = ax.imshow(shown, cmap=cmap, norm=PowerNorm(0.5, vmin=0, vmax=top), interpolation="nearest",
+                          aspect="auto")
+        ax.set_title(title + ", square-root colour scale", fontsize=10)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=7)
     for ax in axes:
         ax.set_yticks(np.arange(m))

@@ -110,7 +110,7 @@ def independent_log_scores(
     if n == 0:
         return out
     if device.type == "cpu" and k * K * 2 <= _DIGIT_WIDTH_LIMIT and int_mm_ok() and bool(torch.isfinite(deltas).all()):
-        digits = _digit_plan(deltas, m)
+        digits = _digit_plan(deltas.permute(1, 0, 2).reshape(k * m, K), m)  # class-major rows: c * m + i
         if k * K * digits[2] <= _DIGIT_WIDTH_LIMIT:
             return _digit_scores(codes, base, digits, values, out)
     if class_values is not None:
@@ -121,12 +121,12 @@ def independent_log_scores(
     return _float_scores(codes, base, deltas, out)
 
 
-def _digit_plan(deltas: torch.Tensor, m: int):
-    """Fixed-point int8 digits of the deltas: ``(W (k m, K D) int8, scale, D)``
-    with ``deltas ~= scale * sum_d W_d 128**d`` and the sums over ``m`` LFs
-    below ``2**62`` (exact in int64)."""
-    k, K = deltas.shape[1], deltas.shape[2]
-    W = deltas.permute(1, 0, 2).reshape(k * m, K)  # class-major rows: c * m + i
+def _digit_plan(W: torch.Tensor, m: int):
+    """Fixed-point int8 digits of ``W`` ``(rows, K)``: ``(digits (rows, K D)
+    int8, scale, D)`` with ``W ~= scale * sum_d digits_d 128**d``; a sum of
+    ``m`` rows (times -1, 0 or 1) stays within ``1e-11`` of the exact one and
+    below ``2**62``."""
+    K = W.shape[1]
     top = float(W.abs().max()) if W.numel() else 0.0
     # bits of |W| / top kept: the rounding of m deltas stays below 1e-11 in the
     # scores (about a float64 sum's own rounding), and sums stay below 2**62
@@ -134,7 +134,7 @@ def _digit_plan(deltas: torch.Tensor, m: int):
     p = min(62 - max(1, math.ceil(math.log2(m + 1))), needed)
     n_digits = math.ceil((p + 2) / _DIGIT_BITS)
     if top == 0.0:
-        return torch.zeros((k * m, K * n_digits), dtype=torch.int8), 0.0, n_digits
+        return torch.zeros((W.shape[0], K * n_digits), dtype=torch.int8), 0.0, n_digits
     q = torch.round(W * (2.0**p / top)).to(torch.int64)
     half = 1 << (_DIGIT_BITS - 1)
     digits = []
@@ -142,8 +142,21 @@ def _digit_plan(deltas: torch.Tensor, m: int):
         d = torch.remainder(q + half, 2 * half) - half
         digits.append(d)
         q = (q - d) >> _DIGIT_BITS
-    stacked = torch.stack(digits, -1).to(torch.int8).reshape(k * m, K * n_digits)
+    stacked = torch.stack(digits, -1).to(torch.int8).reshape(W.shape[0], K * n_digits)
     return stacked, top / 2.0**p, n_digits
+
+
+def _digit_weights(scale: float, n_digits: int) -> torch.Tensor:
+    """``(D,)`` value of one unit of each digit sum."""
+    return torch.tensor([scale * 2.0 ** (_DIGIT_BITS * d) for d in range(n_digits)], dtype=torch.float64)
+
+
+def _combine(acc_f: torch.Tensor, weights: torch.Tensor, base: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = base + digit sums ``acc_f`` (rows, K D) combined``: one
+    matrix-vector product over the ``(rows K, D)`` view."""
+    r, K = out.shape
+    torch.mv(acc_f.view(r * K, -1), weights, out=out.view(-1))
+    out += base
 
 
 def _to_codes(votes: torch.Tensor, values) -> torch.Tensor:
@@ -158,21 +171,24 @@ def _digit_scores(codes, base, plan, values, out):
     W, scale, n_digits = plan
     n, m = codes.shape
     K = base.shape[0]
-    # digit sums -> scores: one small float64 product (each digit sum is an exact int32)
-    powers = torch.tensor([scale * 2.0 ** (_DIGIT_BITS * d) for d in range(n_digits)], dtype=torch.float64)
-    combine = torch.block_diag(*([powers[:, None]] * K))  # (K D, K)
-    rows = max(1, _CHUNK_ENTRIES // max(1, m * k))
-    ind = torch.empty((min(rows, n), k * m), dtype=torch.int8)
+    weights = _digit_weights(scale, n_digits)  # digit sums (exact int32) -> scores
+    rows = max(2, _CHUNK_ENTRIES // max(1, m * k))
+    # buffers reused by every chunk (fresh large temporaries would fault their pages in each time)
+    ind = torch.zeros((min(rows, max(n, 2)), k * m), dtype=torch.int8)
+    acc = torch.empty((ind.shape[0], W.shape[1]), dtype=torch.int32)
+    acc_f = torch.empty(acc.shape, dtype=torch.float64)
     for start in range(0, n, rows):
         chunk = codes[start : start + rows]
         r = chunk.shape[0]
-        x = ind[:r]
+        rr = max(r, 2)  # the int8 product needs two rows (a lone row gets a zero partner)
+        x = ind[:rr]
         for c, v in enumerate(values):  # int8 output: much faster than bool comparisons
-            torch.eq(chunk, v, out=x[:, c * m : (c + 1) * m])
-        acc = torch._int_mm(x, W) if r > 1 else (x.to(torch.int32) @ W.to(torch.int32))
-        o = out[start : start + r]
-        torch.mm(acc.to(torch.float64), combine, out=o)
-        o += base
+            torch.eq(chunk, v, out=x[:r, c * m : (c + 1) * m])
+        if r < rr:
+            x[r:].zero_()
+        torch._int_mm(x, W, out=acc[:rr])
+        acc_f[:r].copy_(acc[:r])
+        _combine(acc_f[:r], weights, base, out[start : start + r])
     return out
 
 

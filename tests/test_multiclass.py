@@ -585,3 +585,20 @@ def test_a_class_the_balance_rules_out_gets_probability_zero(method):
     p = model.predict_proba(L)
     assert (p[:, 2] == 0).all() and np.isfinite(p).all()
     np.testing.assert_allclose(p.sum(1), 1)
+
+
+def test_many_classes_fit_without_dense_tables():
+    """k = 600 classes, LFs voting a few each: compact statistics, the confusion
+    over the responses given, the per-response posterior (issue 12)."""
+    rng = np.random.default_rng(0)
+    n, m, k = 400, 12, 600
+    Y = rng.integers(0, 20, n)  # the items use 20 of the 600 classes
+    L = np.where(rng.random((n, m)) < 0.5, Y[:, None], -1)
+    model = MulticlassLabelModel(k, n_iter=20).fit(L)
+    assert model.statistics_.is_compact and model.confusion_ is None
+    assert model.confusion_active_.votes.shape[1] == k
+    p = model.predict_proba(L)
+    assert p.shape == (n, k) and np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(1), 1)
+    covered = (L >= 0).any(1)
+    assert (p.argmax(1) == Y)[covered].mean() > 0.95

@@ -2,9 +2,9 @@
 
 Shared by :class:`weaksup.MulticlassLabelModel` (its default method) and
 :class:`weaksup.LabelModel` (``solve_method="pairwise_em"``), so neither model
-imports the other for it. The solver itself lives in
-:mod:`weaksup._multiclass_solvers`; this module turns its output into what a
-posterior needs.
+imports the other for it. The solver lives in :mod:`weaksup._pairwise_em`
+(the EM on the responses LFs actually give, which also serves thousands of
+classes); this module turns its output into what a model and its posterior need.
 
 Each LF ``i`` has a confusion table ``C[i, r, y] = P(response r | Y = y)``,
 response 0 = abstain, ``c + 1`` = a vote for class ``c``. The posterior of an
@@ -16,19 +16,23 @@ y] + abstain_weight * sum over abstaining LFs of fit_i log C[i, 0, y]``, with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 
 from . import _multiclass_solvers as solvers
 from ._backend import IMPOSSIBLE, TINY
-from .posterior import independent_log_scores, log_table_deltas
+from ._pairwise_em import ActiveConfusion, abstain_fit_active, fit_pairwise_active, posterior_terms
+from .posterior import independent_log_scores
 from .statistics import VoteStatistics
 
 # The defaults of MulticlassLabelModel, also used by LabelModel's "pairwise_em".
 DEFAULT_OPTIONS = dict(
     n_iter=100, prior_accuracy=0.9, prior_strength=10.0, prior_items=10.0, pair_tolerance=0.01, abstain_weight=0.75
 )
+# Dense (m, k + 1, k) tables (the confusion_ attribute, the fast posterior of few
+# classes, agreement accuracies) are built up to this many numbers.
+_DENSE_LIMIT = 1 << 22
 
 
 @dataclass
@@ -36,23 +40,30 @@ class ClassConditionalFit:
     """A fitted class-conditional model over ``m`` LFs and ``k`` classes.
 
     Attributes:
-        confusion: ``(m, k + 1, k)`` ``P(response | Y)``, response 0 = abstain.
-        log_table: ``(m, k + 1, k)`` the log confusion the posterior adds up,
-            its abstain row scaled by ``abstain_weight * fit_i``.
-        log_prior: ``(k,)`` log class balance (``IMPOSSIBLE`` where it is 0).
+        active: the :class:`~weaksup._pairwise_em.ActiveConfusion` (the
+            confusion over the responses the LFs give).
+        confusion: ``(m, k + 1, k)`` ``P(response | Y)``, response 0 = abstain;
+            ``None`` when ``m (k + 1) k`` is too large to hold.
+        terms: the posterior's arguments for
+            :func:`~weaksup.posterior.independent_log_scores` (``base`` with
+            the log prior, ``deltas`` per response, ``responses``, ...).
+        dense_deltas: ``(m, k, k)`` the same deltas as a dense table (the fast
+            path for few classes), or ``None``.
         accuracies: ``(m,)`` ``P(vote correct | the LF votes)`` under the
             fitted confusion (``1/k`` for an LF that never votes).
         agreement_accuracies: ``(m,)`` the same, read from each LF's agreement
             with the others (:func:`~weaksup._multiclass_solvers.agreement_accuracies`):
-            rougher values, a much better ranking of the LFs.
+            rougher values, a much better ranking of the LFs; ``None`` for
+            many classes.
         coverage: ``(m,)`` fraction of items each LF votes on.
     """
 
-    confusion: torch.Tensor
-    log_table: torch.Tensor
-    log_prior: torch.Tensor
+    active: ActiveConfusion
+    confusion: Optional[torch.Tensor]
+    terms: Dict[str, Any]
+    dense_deltas: Optional[torch.Tensor]
     accuracies: torch.Tensor
-    agreement_accuracies: torch.Tensor
+    agreement_accuracies: Optional[torch.Tensor]
     coverage: torch.Tensor
 
 
@@ -70,32 +81,41 @@ def fit_class_conditional(
     """Fit the model on ``stats`` with the class balance ``pi`` ``(k,)`` fixed.
 
     The options are :class:`weaksup.MulticlassLabelModel`'s (validated there).
-    Reads only the statistics: ``O(n_iter m^2 k^3)``, no host sync.
+    Reads only the statistics, dense or compact: ``O(n_iter R^2 k)`` with ``R``
+    the responses given (at most ``m (k + 1)``).
     """
-    k = stats.cardinality
-    n = stats.n_items.to(torch.float64)
-    votes = stats.vote_counts().to(torch.float64)
-    C = solvers.pairwise_em(
-        stats.co_votes, stats.n_items, pi, n_iter=n_iter, prior_accuracy=prior_accuracy,
-        prior_strength=prior_strength, prior_items=prior_items, pair_tolerance=pair_tolerance,
+    m, k = stats.n_lfs, stats.cardinality
+    pi = pi.to(device=stats.device, dtype=torch.float64)
+    C, pi = fit_pairwise_active(
+        stats, pi, n_iter=n_iter, prior_accuracy=prior_accuracy, prior_strength=prior_strength,
+        prior_items=prior_items, pair_tolerance=pair_tolerance,
     )
     # tempered abstention evidence, and none from LFs whose pairs the model cannot fit
-    fit = solvers.abstain_fit(stats.co_votes, stats.n_items, C, pi, pair_tolerance=pair_tolerance)
-    log_table = C.clamp(min=TINY).log()
-    log_table[:, 0, :] = log_table[:, 0, :] * (abstain_weight * fit)[:, None]
-    right = torch.einsum("icc,c->i", C[:, 1:, :], pi)
-    voted = 1.0 - C[:, 0, :] @ pi
+    fit = abstain_fit_active(stats, C, pi, pair_tolerance=pair_tolerance)
+    # a class the balance rules out stays at probability 0, whatever its tables say
+    log_prior = torch.where(pi > 0, pi.clamp(min=TINY).log(), torch.full_like(pi, IMPOSSIBLE))
+    terms = posterior_terms(C, log_prior, abstain_weight * fit)
+    small = m * (k + 1) * k <= _DENSE_LIMIT
+    dense_deltas = None
+    if small:  # unlisted responses everywhere, then the listed ones
+        dense_deltas = terms["unlisted"][:, None, :].expand(m, k, k).clone()
+        dense_deltas[C.lf, C.cls] = terms["deltas"]
+    right = torch.zeros(m, dtype=torch.float64, device=stats.device).index_add_(
+        0, C.lf, C.votes[torch.arange(len(C.cls), device=stats.device), C.cls] * pi[C.cls]
+    )
+    voted = 1.0 - C.abstain @ pi
     accuracies = torch.where(voted > 0, right / voted.clamp(min=TINY), torch.full_like(right, 1.0 / k))
+    votes = stats.vote_counts().to(torch.float64)
     return ClassConditionalFit(
-        confusion=C,
-        log_table=log_table,
-        # a class the balance rules out stays at probability 0, whatever its tables say
-        log_prior=torch.where(pi > 0, pi.clamp(min=TINY).log(), torch.full_like(pi, IMPOSSIBLE)),
+        active=C,
+        confusion=C.dense() if small else None,
+        terms=terms,
+        dense_deltas=dense_deltas,
         accuracies=accuracies.clamp(0.0, 1.0),
         # from agreement with partner LFs: they rank LFs far better than the confusion's
         # P(vote correct), which stays near its prior for sparse LFs (values are rougher)
-        agreement_accuracies=solvers.agreement_accuracies(stats.co_votes).clamp(0.0, 1.0),
-        coverage=votes.sum(1) / n.clamp(min=1.0),
+        agreement_accuracies=solvers.agreement_accuracies(stats.co_votes).clamp(0.0, 1.0) if small else None,
+        coverage=votes.sum(1) / stats.n_items.to(torch.float64).clamp(min=1.0),
     )
 
 
@@ -105,6 +125,10 @@ def class_conditional_log_scores(
     """Unnormalised log posterior ``(n, k)`` float64 of codes ``(n, m)`` (-1 = abstain),
     or of raw votes whose class ``c`` is ``class_values[c]`` (see
     :func:`~weaksup.posterior.independent_log_scores`)."""
-    # every LF abstaining is the baseline; a vote for c adds log C[vote c] - log C[abstain]
-    base, deltas = log_table_deltas(fit.log_table.to(codes.device))  # (k,), (m, k votes, k classes)
-    return independent_log_scores(codes, base + fit.log_prior.to(codes.device), deltas, class_values=class_values)
+    if fit.dense_deltas is not None:  # every LF abstaining is the baseline, each vote adds its delta
+        return independent_log_scores(codes, fit.terms["base"], fit.dense_deltas, class_values=class_values)
+    if class_values is not None:  # the per-response kernel reads codes
+        values = torch.tensor(list(class_values), dtype=codes.dtype, device=codes.device)
+        hit = codes[..., None] == values
+        codes = torch.where(hit.any(-1), hit.to(torch.int64).argmax(-1), torch.full_like(codes, -1, dtype=torch.int64))
+    return independent_log_scores(codes, **fit.terms)

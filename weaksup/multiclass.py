@@ -106,8 +106,11 @@ class MulticlassLabelModel:
         n_lfs_: ``m``.
         class_balance_: ``(k,)`` the class balance used.
         confusion_: ``(m, k + 1, k)`` ``P(response r | Y = y)``, response 0 =
-            abstain, ``c + 1`` = vote for ``c`` (``"pairwise_em"``; for
-            ``"flyingsquid"``, ``None``).
+            abstain, ``c + 1`` = vote for ``c`` (``"pairwise_em"``; ``None``
+            for ``"flyingsquid"`` and for so many classes that the table would
+            not fit: then ``confusion_active_`` holds the responses given).
+        confusion_active_: the confusion over the responses the LFs give
+            (:class:`weaksup._pairwise_em.ActiveConfusion`; ``"pairwise_em"``).
         accuracies_: ``(m,)`` estimated ``P(vote correct | the LF votes)``.
         agreement_accuracies_: ``(m,)`` the same read from each LF's agreement
             with the others: rougher values that rank the LFs better (what
@@ -292,12 +295,13 @@ class MulticlassLabelModel:
         with small_cpu_work(stats.device), unchanged_on_error(self):
             pi = (estimate_class_balance(stats) if pi is None else pi).to(stats.device)
             self._balance_args = (class_balance, Y_dev)
-            self._em_fit = self._fs_models = self.agreement_accuracies_ = None
+            self._em_fit = self._fs_models = self.agreement_accuracies_ = self.confusion_active_ = None
             if self.method == "flyingsquid":
                 self._fit_flyingsquid(stats, pi)
             else:
                 self._em_fit = fit_class_conditional(stats, pi, **self._options())
                 self.confusion_ = self._em_fit.confusion
+                self.confusion_active_ = self._em_fit.active
                 self.accuracies_ = self._em_fit.accuracies
                 self.agreement_accuracies_ = self._em_fit.agreement_accuracies
             self.coverage_ = stats.coverage_counts().to(torch.float64) / stats.n_items.to(torch.float64).clamp(min=1.0)

@@ -37,7 +37,7 @@ def test_cluster_order_groups_similar_lfs():
 def test_plot_lfs_reads_names_from_votes(tmp_path):
     L, _ = _votes()
     names = [f"rule_{i}" for i in range(8)]
-    fig = plot.plot_lfs(Votes(L, names), convention="snorkel")
+    fig = plot.plot_lfs(Votes(L, names))  # a Votes says its convention
     assert len(fig.axes) >= 3
     assert set(names) <= set(_texts(fig))
     assert "coverage" in _texts(fig)

@@ -78,8 +78,15 @@ def _tick_size(m: int) -> float:
     return float(np.clip(500.0 / max(m, 1), 3.0, 9.0))
 
 
+def _read_off(L, convention, cardinality):
+    """The convention and cardinality given, else those a :class:`weaksup.lf.Votes` carries."""
+    return convention or getattr(L, "convention", None), cardinality or getattr(L, "cardinality", None)
+
+
 def _lf_matrices(L, convention, cardinality, lf_names):
     from .analysis import conflict_matrix, overlap_matrix
+
+    convention, cardinality = _read_off(L, convention, cardinality)
 
     overlap = overlap_matrix(L, convention=convention, cardinality=cardinality, lf_names=_names(L, lf_names))
     conflict = conflict_matrix(L, convention=convention, cardinality=cardinality, lf_names=_names(L, lf_names))
@@ -154,6 +161,7 @@ def plot_lfs(
 def _accuracy_table(L, Y, model, convention, cardinality, lf_names):
     from .analysis import lf_summary
 
+    convention, cardinality = _read_off(L, convention, cardinality)
     table = lf_summary(L, Y=Y, model=model, convention=convention, cardinality=cardinality,
                        lf_names=_names(L, lf_names))
     if "est_acc" not in table or "emp_acc" not in table:

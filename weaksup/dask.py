@@ -351,7 +351,7 @@ def _ship(lfs: Sequence[Any]) -> List[Any]:
     from .lf import LabelingFunction
 
     return [
-        _ShippedLF(lf.name, lf.function, list(lf.pre), dict(lf.resources)) if isinstance(lf, LabelingFunction) else lf
+        _ShippedLF(lf.name, lf.function, tuple(lf.pre), dict(lf.resources)) if isinstance(lf, LabelingFunction) else lf
         for lf in lfs
     ]
 

@@ -42,16 +42,17 @@ def int_mm_ok() -> bool:
     return _INT_MM_OK["cpu"]
 
 
-def _signed_product(x: torch.Tensor, n_add: int) -> torch.Tensor:
+def _signed_product(x: torch.Tensor, n_add: int, out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``x[:n_add]^T x[:n_add] - x[n_add:]^T x[n_add:]`` for a 0/1 int8 indicator
-    matrix ``x`` ``(rows, R)``, as int64 ``(R, R)``; exact (rows < 2**24)."""
+    matrix ``x`` ``(rows, R)``; exact (rows < 2**24). int32 from the int8
+    product (written into ``out`` when given), else int64."""
     rows, width = x.shape
     if x.device.type == "cpu" and width >= 2 and int_mm_ok():
         left = x
         if n_add < rows:
             left = x.clone()
             left[n_add:].neg_()
-        return torch._int_mm(left.T, x).to(torch.int64)
+        return torch._int_mm(left.T, x, out=out) if out is not None else torch._int_mm(left.T, x)
     right = x.to(torch.float32)
     left = right
     if n_add < rows:
@@ -86,14 +87,15 @@ def add_pairs(target: torch.Tensor, codes: torch.Tensor, n_add: int, values,
     width = m * k if responses is None else len(responses)
     rows = max(1, min(_CHUNK_ROWS, _CHUNK_ENTRIES // max(1, width), n))
     buffer = torch.empty((rows, width), dtype=torch.int8, device=codes.device)
-    total = None
-    for start in range(0, n, rows):
-        chunk = codes[start : start + rows]
-        x = _indicators(chunk, values, responses, buffer)
-        prod = _signed_product(x, max(0, min(n_add - start, len(chunk))))
-        total = prod if total is None else total.add_(prod)
-    if total is None:
-        return
+    if n <= rows:  # one chunk (a ring-buffer update): as few operations as possible
+        total = _signed_product(_indicators(codes, values, responses, buffer), n_add)
+    else:  # reused buffers: fresh large temporaries would fault their pages in for every chunk
+        total = torch.zeros((width, width), dtype=torch.int64, device=codes.device)
+        part = torch.empty((width, width), dtype=torch.int32, device=codes.device)
+        for start in range(0, n, rows):
+            chunk = codes[start : start + rows]
+            x = _indicators(chunk, values, responses, buffer)
+            total.add_(_signed_product(x, max(0, min(n_add - start, len(chunk))), out=part))
     if responses is None:  # class-major (a, i, b, j) -> (i, a, j, b)
         target.add_(total.reshape(k, m, k, m).permute(1, 0, 3, 2))
     else:

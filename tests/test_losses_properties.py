@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from _robustness_losses import LOSSES, call, loss_calls, outcome, state, warm
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
 @pytest.mark.parametrize("name", LOSSES)

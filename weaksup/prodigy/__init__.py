@@ -3,8 +3,8 @@
 - ``weak.teach``: active learning for text classification. The stream is
   scored by the weak-supervision model (a label model over the labeling
   functions' votes and an end model trained on its probabilistic labels) and
-  ordered by uncertainty. Every answered batch becomes gold: it sets the class
-  balance of the label model and trains the end model.
+  ordered by uncertainty. Every answered batch becomes gold: it replaces those
+  items' labels and trains the end model.
 - ``weak.review``: the items on which the labeling functions disagree most,
   with each LF's vote shown beside the class it voted for, for the annotator
   to resolve.

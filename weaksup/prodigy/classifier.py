@@ -3,8 +3,8 @@
 :class:`WeakTextClassifier` holds a pool of texts with their labeling-function
 votes. The label model turns the votes into probabilistic labels; the end
 model (:class:`weaksup.models.HashedNgramClassifier` by default) is trained on
-them; every gold answer replaces an item's soft label and moves the label
-model's class balance. It runs without Prodigy: the recipes' loops
+them; every gold answer replaces an item's soft label (and, with
+``balance_from_gold=True``, moves the label model's class balance). It runs without Prodigy: the recipes' loops
 (:mod:`weaksup.prodigy.loops`) only call its public methods.
 
 Votes follow the Snorkel/WRENCH convention: ``-1`` = abstain, classes
@@ -30,8 +30,9 @@ __all__ = ["WeakTextClassifier"]
 class WeakTextClassifier:
     """Label model and end model over a pool of texts with LF votes, plus gold.
 
-    The label model turns the votes into probabilistic labels; the gold answers
-    set its class balance (see :meth:`class_balance`). The end model is trained
+    The label model turns the votes into probabilistic labels, with the class
+    balance it estimates from the votes (or, with ``balance_from_gold=True``,
+    one set from the gold answers: see :meth:`class_balance`). The end model is trained
     on the probabilistic labels of the pool (full-batch Adam with weight
     decay), each gold item's label replacing its soft one and counting
     ``gold_weight`` times (a "reject" of class ``c`` for ``k > 2`` classes
@@ -54,8 +55,14 @@ class WeakTextClassifier:
         fit_steps: full-batch steps of the first fit. Default: 200.
         update_steps: steps after each batch of answers. Default: 30.
         weight_decay: Adam's L2 penalty. Default: 1e-4.
-        balance_from_gold: set the label model's class balance from the gold
-            answers (see :meth:`class_balance`). Default: True.
+        balance_from_gold: refit the label model with a class balance set from
+            the gold answers (see :meth:`class_balance`) whenever they change.
+            Default: False: the label model keeps the balance of weaksup's one
+            rule (:func:`weaksup.class_balance.resolve_class_balance`: estimated
+            from the votes), and gold only replaces the answered items' labels.
+            Answers chosen for being uncertain or disputed are no sample of the
+            classes; on youtube the balance they give lowers the label model's
+            accuracy on the items nobody answered.
         seed: seed of the random numbers drawn while the end model trains
             (dropout of a custom end model, for example). Training runs on a
             forked copy of torch's CPU random state, so the caller's random
@@ -91,7 +98,7 @@ class WeakTextClassifier:
         fit_steps: int = 200,
         update_steps: int = 30,
         weight_decay: float = 1e-4,
-        balance_from_gold: bool = True,
+        balance_from_gold: bool = False,
         seed: int = 0,
     ) -> None:
         gold_weight = check_real(gold_weight, "gold_weight", low=0.0, low_open=True)
@@ -252,8 +259,9 @@ class WeakTextClassifier:
         return self
 
     def update(self) -> float:
-        """After new gold: refit the label model (its class balance moved), then
-        train the end model ``update_steps`` steps; returns the loss."""
+        """After new gold: refit the label model if its class balance moved
+        (``balance_from_gold=True``), then train the end model
+        ``update_steps`` steps; returns the loss."""
         if self._soft is None:
             self.fit()
         self.sync_label_model()

@@ -75,8 +75,8 @@ class TeachLoop:
     ``prefer_uncertain``). A task asks whether a text has one class: for two
     classes always ``label`` (default: class 1), for more the most probable
     class among ``labels``. ``update`` reads the answers (accept: gold class;
-    reject: not that class; ignore: skipped), refits the label model's class
-    balance and trains the end model.
+    reject: not that class; ignore: skipped) as gold and trains the end model
+    (see :meth:`WeakTextClassifier.update`).
 
     Args:
         model: a :class:`WeakTextClassifier` (fitted here if it is not).
@@ -202,9 +202,10 @@ class ReviewLoop:
     LFs first, then pool order); items on which the voting LFs agree are not
     sent. Each task is a single choice between the classes, each option naming
     the LFs that voted for it. ``update`` takes the chosen class as gold: it
-    replaces the label model's label for that item and enters the class
-    balance, so the training labels (:meth:`WeakTextClassifier.targets`) get
-    better with every resolved conflict. The end model is left alone: the
+    replaces the label model's label for that item (and, with
+    ``balance_from_gold=True``, enters the class balance), so the training
+    labels (:meth:`WeakTextClassifier.targets`) get better with every
+    resolved conflict. The end model is left alone: the
     disputed items are far from a sample of the data (on youtube most are
     spam), and ``weak.teach`` trains it.
 

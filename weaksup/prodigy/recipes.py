@@ -52,8 +52,8 @@ def teach(
     The stream is scored by a :class:`~weaksup.prodigy.classifier.WeakTextClassifier`
     (a label model over the LF votes and an end model trained on its
     probabilistic labels) and ordered by uncertainty; every answered batch
-    becomes gold: it sets the class balance of the label model and trains
-    the end model (see :class:`~weaksup.prodigy.loops.TeachLoop`).
+    becomes gold: it replaces those items' labels and trains the end model
+    (see :class:`~weaksup.prodigy.loops.TeachLoop`).
 
     Args:
         dataset: Prodigy dataset to save the answers to.

@@ -57,9 +57,11 @@ class FSLoss(BalanceMixin, FusedStepMixin, OnlineLabelLoss):
             LF on task 0.
         lf_deps: ``(i, j)`` edges between dependent LFs. Default: ``[]``.
         Y_dev: gold labels (-1/+1), ``(n_dev,)`` or ``(n_dev, v)``, used only to
-            count the class balance. Default: ``None``.
+            count the class balance (plain frequencies, the rule of
+            :func:`weaksup.class_balance.resolve_class_balance`). Default: ``None``.
         cb: class balance, the ``2**v`` probabilities of the label vectors
-            (wins over ``Y_dev``). Default: ``None`` (uniform).
+            (wins over ``Y_dev``) or ``'uniform'``. Default: ``None`` (uniform,
+            or estimated: see ``estimate_balance``).
         allow_abstentions: votes may be 0. Default: ``True``.
         device: where the state lives. Default: ``'cpu'``.
         buffer_capacity: items the buffer holds (per rank). Default: 100.
@@ -355,7 +357,8 @@ class FSCrossEntropyLoss(BalanceMixin, OnlineLabelLoss):
         class_balance: ``(k,)`` class probabilities or ``'uniform'``.
             Default: ``None`` (counted from ``Y_dev``, else uniform or
             estimated, see ``estimate_balance``).
-        Y_dev: gold labels ``0..k-1`` used only to count the class balance.
+        Y_dev: gold labels ``0..k-1`` used only to count the class balance
+            (plain frequencies, as :class:`~weaksup.MulticlassLabelModel`).
             Default: ``None``.
         buffer_capacity: items the buffer holds (per rank). Default: 100.
         update_frequency: refit every this many items. Default: 10.

@@ -216,3 +216,25 @@ def test_independent_log_scores_unlisted_responses_add_nothing():
     out = independent_log_scores(codes, base, deltas, responses=responses, cardinality=3)
     assert out.tolist() == [[1.5, 1.5], [4.5, 3.5]]
     assert independent_log_scores(codes[:0], base, deltas, responses=responses, cardinality=3).shape == (0, 2)
+
+
+def test_float_kernels_equal_the_int8_ones(monkeypatch):
+    """Where the int8 product is unavailable (accelerators, other CPUs) the
+    float32 counting and float64 posterior kernels give the same results."""
+    import weaksup._counting as counting
+
+    gen = torch.Generator().manual_seed(3)
+    codes = torch.randint(-1, 3, (3000, 7), generator=gen).to(torch.int8)
+    table = torch.rand((7, 4, 3), generator=gen, dtype=torch.float64).log()
+    base, deltas = log_table_deltas(table)
+    stats = accumulate(codes, 3, [(0, 1)])
+    scores = independent_log_scores(codes, base, deltas)
+    binary = codes.clamp(max=1)
+    binary_scores = independent_log_scores(binary, base, deltas[:, :2])
+    monkeypatch.setitem(counting._INT_MM_OK, "cpu", False)
+    np.testing.assert_allclose(independent_log_scores(binary, base, deltas[:, :2]), binary_scores, rtol=0, atol=1e-10)
+    assert accumulate(codes, 3, [(0, 1)]).equal(stats)
+    buffered = accumulate(codes[:100], 3, [(0, 1)])
+    count_update(buffered, codes[100:], codes[:0])
+    assert buffered.equal(stats)
+    np.testing.assert_allclose(independent_log_scores(codes, base, deltas), scores, rtol=0, atol=1e-10)

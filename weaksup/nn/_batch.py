@@ -25,6 +25,7 @@ class Batch:
     features: Any = None
     soft: Optional[torch.Tensor] = None  # the soft labels in the predictions' dtype, when already made
     soft_dtype: Optional[torch.dtype] = None  # the predictions' dtype
+    distributed: bool = False  # a process group of more than one rank takes part in this call
 
 
 def same_device(a: torch.device, b: torch.device) -> bool:

@@ -376,6 +376,7 @@ class OnlineLabelLoss(nn.Module):
             ok=error is None, n=n, seen=self._seen, refit=due, error=error,
             group=self.process_group, device=self.device, owner=type(self).__name__,
         )
+        batch.distributed = True
 
     def _check_convention(self) -> None:
         """Warn once if the buffer's votes look like the other convention's

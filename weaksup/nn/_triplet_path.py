@@ -243,7 +243,7 @@ class FusedStepMixin:
             self._host.detach()
 
     def _host_step_possible(self, batch: Any) -> bool:
-        if not (self._fused and isinstance(batch.features, tuple)) or self._use_distributed():
+        if not (self._fused and isinstance(batch.features, tuple)) or batch.distributed:
             return False
         return self._host_ok or self._attach_host()
 

@@ -223,6 +223,6 @@ def test_lf_summary_shows_names_and_failures():
 
     votes = apply_lfs([has_link, fragile], TEXTS, labels=["ham", "spam"], progress=False, errors="abstain")
     assert votes.convention == "snorkel" and votes.cardinality == 2
-    table = lf_summary(votes, convention="snorkel")
+    table = lf_summary(votes)  # the convention, names and failures come with the Votes
     assert list(table.index) == ["has_link", "fragile"]
     assert table["failures"].tolist() == [0, 1]

@@ -266,8 +266,8 @@ class FusedStepMixin:
         if not self._host_step_possible(batch):
             if batch.codes.device != self.device:
                 batch.codes = batch.codes.to(self.device)
-            if self._fused and self._host is not None and not self._host.shared:
-                self._host_ok = False  # the device state moves on without the host copies
+            if self._fused:
+                self._host_ok = False  # the state moves on without the host copies (and the one-hot ring)
             super().update(batch)
             return
         self._update_host(batch)
@@ -331,15 +331,15 @@ class FusedStepMixin:
     def _host_fit(self, stats: Any) -> bool:
         """Refit on the host when ``stats`` are the loss's own (buffer or model)
         counts and the host copies hold them; False: fit the general way."""
-        if not (self._fused and (self._host_ok or self._attach_host())):
+        if not self._fused:
+            return False
+        own_buffer = stats.co_votes is self.stats_co_votes and not self._use_distributed()
+        if not (own_buffer or stats.co_votes is self.model_stats_co_votes):
+            return False
+        if not (self._host_ok or self._attach_host()):
             return False
         h = self._host
-        if stats.co_votes is self.stats_co_votes and not self._use_distributed():
-            co, n = h.co, self._size
-        elif stats.co_votes is self.model_stats_co_votes:
-            co, n = h.model_co, h.model_n
-        else:
-            return False
+        co, n = (h.co, self._size) if own_buffer else (h.model_co, h.model_n)
         if n <= 0:
             return False
         self._host_posterior = h.solve(co, n, self._host_balance(co, n))

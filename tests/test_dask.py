@@ -33,7 +33,7 @@ from weaksup.lf import apply_lfs, labeling_function
 
 from conftest import synthetic_votes
 
-# the workers cannot import this test module: ship its functions by value
+# worker processes need not be able to import this test module: ship its functions by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 

@@ -223,6 +223,12 @@ def test_load_source_errors(tmp_path):
     bad.write_text('{"weak_labels": [0, 1]}\n')
     with pytest.raises(ValueError, match=r"line 1: expected a string 'text'"):
         load_source(str(bad))
+    bad.write_text('{"text": "a", "weak_labels": [0, 1], "label": 1}\n\n{"text": "b", "weak_labels": [0, 1]}\n')
+    with pytest.raises(ValueError, match=r"bad.jsonl: line 1 has a gold 'label' but line 3 has none"):
+        load_source(str(bad))
+    bad.write_text('{"text": "a", "weak_labels": [0, 1], "label": "spam"}\n')
+    with pytest.raises(ValueError, match=r"line 1: expected 'label' to be a class id"):
+        load_source(str(bad))
     good = tmp_path / "good.jsonl"
     good.write_text('{"data": {"text": "a"}, "weak_labels": [0, -1], "label": 0}\n{"text": "b", "weak_labels": [2, 1], "label": 2}\n')
     ds, names = load_source(str(good), lf_names="x,y")

@@ -36,7 +36,8 @@ def load_source(source: str, *, split: str = "train", label_names=None, lf_names
     ``source`` is ``"youtube"`` (bundled; train without its repeated rows), a
     WRENCH-format folder (``split`` chosen), or a ``.jsonl`` file of objects
     ``{"text": ..., "weak_labels": [...]}`` (or WRENCH's ``{"data": {"text": ...}}``),
-    with an optional ``"label"`` (class id). Returns ``(dataset, lf_names)``.
+    with an optional ``"label"`` (class id: on every line or on none). Returns
+    ``(dataset, lf_names)``.
     """
     label_names = split_names(label_names)
     lf_names = split_names(lf_names)
@@ -75,11 +76,21 @@ def load_source(source: str, *, split: str = "train", label_names=None, lf_names
             for c, v in enumerate(votes):
                 if isinstance(v, bool) or not isinstance(v, int) or v < -1:
                     raise ValueError(f"{where}, column {c + 1}: expected a vote -1 (abstain) or a class id 0..k-1, got {v!r}")
+            label = obj.get("label")
+            if label is not None and (isinstance(label, bool) or not isinstance(label, int) or label < 0):
+                raise ValueError(f"{where}: expected 'label' to be a class id 0..k-1 (or absent), got {label!r}")
             texts.append(text)
             rows.append(votes)
-            gold.append(obj.get("label"))
+            gold.append((line_no, label))
     if not rows:
         raise ValueError(f"{source}: no items found")
-    Y = np.array(gold, dtype=np.int64) if all(isinstance(g, int) for g in gold) else None
+    with_label = [line for line, label in gold if label is not None]
+    without_label = [line for line, label in gold if label is None]
+    if with_label and without_label:
+        raise ValueError(
+            f"{source}: line {with_label[0]} has a gold 'label' but line {without_label[0]} has none: "
+            "give a label on every line or on none"
+        )
+    Y = np.array([label for _, label in gold], dtype=np.int64) if with_label else None
     ds = WeakDataset(np.array(rows, dtype=np.int64), Y=Y, texts=texts, label_names=label_names, name=path.stem)
     return ds, lf_names

@@ -54,7 +54,7 @@ class ClassConditionalFit:
         agreement_accuracies: ``(m,)`` the same, read from each LF's agreement
             with the others (:func:`~weaksup._multiclass_solvers.agreement_accuracies`):
             rougher values, a much better ranking of the LFs; ``None`` for
-            many classes.
+            many classes (compact statistics).
         coverage: ``(m,)`` fraction of items each LF votes on.
     """
 
@@ -114,7 +114,8 @@ def fit_class_conditional(
         accuracies=accuracies.clamp(0.0, 1.0),
         # from agreement with partner LFs: they rank LFs far better than the confusion's
         # P(vote correct), which stays near its prior for sparse LFs (values are rougher)
-        agreement_accuracies=solvers.agreement_accuracies(stats.co_votes).clamp(0.0, 1.0) if small else None,
+        # (it reads the dense co-vote tensor: only where the statistics hold it densely)
+        agreement_accuracies=None if stats.is_compact else solvers.agreement_accuracies(stats.co_votes).clamp(0.0, 1.0),
         coverage=votes.sum(1) / stats.n_items.to(torch.float64).clamp(min=1.0),
     )
 

@@ -517,26 +517,33 @@ class LabelModel:
         if self._em_fit is not None:
             return class_conditional_log_scores(votes, self._em_fit, class_values=class_values)
         device = votes.device
-        single = self._log_single.to(device)  # (m, states, 2**v), states in order (-1, 0, +1)
         # Independent LFs: the score is a baseline (every LF in its base state:
         # abstain, or -1 without abstentions) plus, per vote, its state's difference.
-        if single.shape[1] == 3:  # the votes -1 / +1 are the states -1 / +1, abstain is the base
-            base, deltas = single[:, 1], single[:, [0, 2]] - single[:, 1:2]
-        else:  # no abstentions: -1 is the base
-            base, deltas = single[:, 0], single - single[:, :1]
-        scores = independent_log_scores(votes, base.sum(0), deltas, class_values=class_values)
+        base, deltas = self._independent_terms(device)
+        scores = independent_log_scores(votes, base, deltas, class_values=class_values)
         if self._log_multi:
             negative, positive = (votes == v for v in class_values)
             state = positive.to(torch.int64)  # without abstentions: 0 = -1, 1 = +1
-            if single.shape[1] == 3:
+            if self._log_single.shape[1] == 3:
                 state = 1 + state - negative.to(torch.int64)  # 0 = -1, 1 = abstain, 2 = +1
-            n_states = single.shape[1]
+            n_states = self._log_single.shape[1]
             for lfs, log_t in self._log_multi:
                 joint = torch.zeros_like(state[:, 0])
                 for i in lfs:
                     joint = joint * n_states + state[:, i]
                 scores = scores + log_t.to(device)[joint]
-        return scores + self._log_const.to(device)
+        return scores
+
+    def _independent_terms(self, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``base`` ``(2**v,)`` (every LF in its base state, plus the task-only
+        terms) and ``deltas`` ``(m, 2, 2**v)`` (a -1 vote, a +1 vote) of the
+        single-LF cliques: the arguments of ``independent_log_scores``."""
+        single = self._log_single.to(device)  # (m, states, 2**v), states in order (-1, 0, +1)
+        if single.shape[1] == 3:  # the votes -1 / +1 are the states -1 / +1, abstain is the base
+            base, deltas = single[:, 1], single[:, [0, 2]] - single[:, 1:2]
+        else:  # no abstentions: -1 is the base
+            base, deltas = single[:, 0], single - single[:, :1]
+        return base.sum(0) + self._log_const.to(device), deltas
 
     def _predict_scores(self, L_matrix: ArrayLike) -> Tuple[torch.Tensor, Any]:
         self._check_fitted()
@@ -550,6 +557,16 @@ class LabelModel:
 
     def predict_proba_marginalized(self, L_matrix: ArrayLike, verbose: bool = False) -> ArrayLike:
         """P(Y_t = +1 | votes) per task: ``(n,)`` for ``v = 1``, else ``(n * v,)``."""
+        if self.v == 1 and self._em_fit is None and not self._log_multi:
+            # independent LFs, one task: the log-odds alone, one output column instead of two
+            self._check_fitted()
+            t, back = as_tensor(L_matrix, name="L_matrix")
+            votes = self._validated(t, "L_matrix", allow_empty=True)
+            base, deltas = self._independent_terms(votes.device)
+            log_odds = independent_log_scores(
+                votes, (base[1] - base[0]).reshape(1), (deltas[..., 1] - deltas[..., 0])[..., None], class_values=_RAW
+            )
+            return back(torch.sigmoid(log_odds[:, 0]))
         scores, back = self._predict_scores(L_matrix)
         if self.v == 1:
             return back(torch.sigmoid(scores[:, 1] - scores[:, 0]))

@@ -365,3 +365,16 @@ def test_help_imports_no_torch_pandas_or_matplotlib():
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_json_file_outside_a_wrench_folder(tmp_path, capsys):
+    path = tmp_path / "votes.json"
+    path.write_text("[[0, 1]]")
+    assert "needs label.json" in refused(capsys, "analyze", path, names=path)
+
+
+def test_a_model_that_cannot_fit_names_the_file(tmp_path, capsys):
+    path = tmp_path / "one.npy"
+    np.save(path, np.array([[1], [-1], [0]]))
+    line = refused(capsys, "fit", path, "--convention", "flyingsquid", "--out", tmp_path / "p.npy", names=path)
+    assert "cannot fit the label model" in line

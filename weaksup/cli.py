@@ -94,6 +94,9 @@ def _read_wrench(path: str, split: str):
         from .io import check_input_file
 
         check_input_file(p, "a WRENCH split file")
+        if not (p.parent / "label.json").is_file():
+            raise ValueError(f"{path}: a .json file is read as a WRENCH split, which needs label.json (class id -> "
+                             f"name) beside it, in {p.parent}; for a plain votes file use .npy, .csv or .jsonl")
         return load_wrench(p.parent, p.stem)
     return None
 
@@ -198,11 +201,14 @@ def _class_balance(args, convention: str, k: int):
         raise ValueError(f"{option}: {err}") from None
 
 
-def _fit(data: dict):
+def _fit(data: dict, source: str):
     from ._factory import make_label_model
 
-    model = make_label_model(data["convention"], data["cardinality"], data["L"].shape[1])
-    model.fit(data["L"], class_balance=data["class_balance"])
+    try:
+        model = make_label_model(data["convention"], data["cardinality"], data["L"].shape[1])
+        model.fit(data["L"], class_balance=data["class_balance"])
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{source}: cannot fit the label model on these votes: {err}") from None
     return model
 
 
@@ -236,7 +242,7 @@ def cmd_analyze(args) -> int:
 
     from .analysis import lf_summary
 
-    model = _fit(data)
+    model = _fit(data, args.votes)
     table = lf_summary(data["L"], Y=data["Y"], model=model, convention=data["convention"],
                        cardinality=data["cardinality"], lf_names=data["lf_names"])
     with pd.option_context("display.width", 120, "display.max_rows", 500, "display.precision", 3):
@@ -271,7 +277,7 @@ def cmd_fit(args) -> int:
     data = _load(args)
     import numpy as np
 
-    model = _fit(data)
+    model = _fit(data, args.votes)
     probs = np.asarray(model.predict_proba(data["L"]))
     names = data["label_names"] or (["p_-1", "p_+1"] if data["convention"] == "flyingsquid" else None)
     write_probabilities(args.out, probs, names)

@@ -378,3 +378,28 @@ def test_a_model_that_cannot_fit_names_the_file(tmp_path, capsys):
     np.save(path, np.array([[1], [-1], [0]]))
     line = refused(capsys, "fit", path, "--convention", "flyingsquid", "--out", tmp_path / "p.npy", names=path)
     assert "cannot fit the label model" in line
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELLS = st.sampled_from(["0", "1", "-1", "2", "x", "", "1.5", "nan", "-7", "99999999999", '"a"', "null", "true"])
+_TEXT_FILES = st.lists(st.lists(_CELLS, min_size=0, max_size=4), max_size=5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(suffix=st.sampled_from([".npy", ".csv", ".jsonl"]), raw=st.binary(max_size=200), rows=_TEXT_FILES,
+       as_text=st.booleans())
+def test_any_file_ends_in_a_result_or_one_line(tmp_path, capsys, suffix, raw, rows, as_text):
+    path = tmp_path / f"v{suffix}"
+    if as_text and suffix == ".jsonl":
+        path.write_text("\n".join("[" + ", ".join(r) + "]" for r in rows))
+    elif as_text:
+        path.write_text("\n".join(",".join(r) for r in rows))
+    else:
+        path.write_bytes((b"\x93NUMPY" if suffix == ".npy" and raw[:1] == b"\x01" else b"") + raw)
+    code, _, err = run(capsys, "analyze", path, "--convention", "snorkel")
+    assert code in (0, 2)
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1 and str(path) in err and "Traceback" not in err

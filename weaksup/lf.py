@@ -357,27 +357,39 @@ def _apply(items: Sequence[Any], start: int, lfs: Sequence[LabelingFunction], re
     """Votes ``(len(items), m)`` and per-LF failure counts ``(m,)``."""
     out = np.empty((len(items), len(lfs)), dtype=np.int64)
     failures = np.zeros(len(lfs), dtype=np.int64)
+    top = resolver.k if resolver.k is not None else float("inf")
+    plain = [not lf.pre and not lf.resources for lf in lfs]
     for r, item in enumerate(items):
-        i = start + r
         cache: Dict[Tuple[int, ...], Any] = {}  # a shared chain of pre-processors runs once per item
+        row = out[r]
         for j, lf in enumerate(lfs):
             try:
-                x = item
-                for depth in range(1, len(lf.pre) + 1):
-                    key = tuple(id(p) for p in lf.pre[:depth])
-                    if key not in cache:
-                        cache[key] = lf.pre[depth - 1](x)
-                        if cache[key] is None:
-                            raise ValueError(f"the pre-processor {_callable_name(lf.pre[depth - 1])} returned None")
-                    x = cache[key]
-                value = lf.function(x, **lf.resources)
+                if plain[j]:
+                    value = lf.function(item)
+                else:
+                    value = lf.function(_preprocessed(item, lf, cache), **lf.resources)
             except Exception as err:
                 if errors == "raise":
-                    raise LabelingFunctionError(lf.name, i, err) from err
+                    raise LabelingFunctionError(lf.name, start + r, err) from err
                 failures[j] += 1
                 value = None
-            out[r, j] = resolver(value, lf.name, i)
+            if type(value) is int and -1 <= value < top:  # the common case, checked inline
+                row[j] = value
+            else:
+                row[j] = resolver(value, lf.name, start + r)
     return out, failures
+
+
+def _preprocessed(item: Any, lf: LabelingFunction, cache: Dict[Tuple[int, ...], Any]) -> Any:
+    x = item
+    for depth in range(1, len(lf.pre) + 1):
+        key = tuple(id(p) for p in lf.pre[:depth])
+        if key not in cache:
+            cache[key] = lf.pre[depth - 1](x)
+            if cache[key] is None:
+                raise ValueError(f"the pre-processor {_callable_name(lf.pre[depth - 1])} returned None")
+        x = cache[key]
+    return x
 
 
 def apply_lfs(

@@ -87,7 +87,7 @@ class HostTripletPath:
     def attach(self, vote_codes: torch.Tensor, co: torch.Tensor, model_co: torch.Tensor, model_n: torch.Tensor) -> bool:
         """Point the host arrays at the loss's state: views on the CPU, copies
         (read once, here) elsewhere. Returns False where the state cannot be
-        read (the meta device) and the host arrays are not already in step."""
+        read (the meta device)."""
         m2 = 2 * self.m
         if vote_codes.device.type == "cpu":
             self.ring, self.co = vote_codes.numpy(), co.numpy().reshape(m2, m2)
@@ -95,9 +95,9 @@ class HostTripletPath:
             self.shared = True
             self._index_ring()
             return True
-        if vote_codes.device.type == "meta":
+        if vote_codes.device.type == "meta":  # nothing to read: only a move keeps the host arrays
             self.shared = False
-            return self.ring is not None and self.ring.shape == tuple(vote_codes.shape)
+            return False
         self.ring = vote_codes.cpu().numpy().copy()
         self.co = co.cpu().numpy().reshape(m2, m2).copy()
         self.model_co, self.model_n = model_co.cpu().numpy().reshape(m2, m2).copy(), int(model_n)
@@ -235,9 +235,7 @@ class FusedStepMixin:
         if contents_changed:
             self._host_posterior = None
             self._model_behind = False
-        if self.device.type == "meta" and contents_changed:
-            self._host_ok = False
-        elif self.device.type == "cpu" or contents_changed or self._host.ring is None:
+        if self.device.type == "cpu" or contents_changed or self._host.ring is None:
             self._attach_host()
         else:  # moved off the CPU: the values are the same, the views would not be
             self._host.detach()

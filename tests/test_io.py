@@ -78,3 +78,16 @@ def test_values_beyond_int64_arithmetic_are_refused(tmp_path):
     np.save(tmp_path / "u.npy", np.array([[0, 2 ** 64 - 1]], dtype=np.uint64))
     with pytest.raises(ValueError, match="small integers"):
         wio.read_votes(tmp_path / "u.npy")
+
+
+def test_read_items_from_a_wrench_split(tmp_path):
+    (tmp_path / "train.json").write_text(json.dumps({"7": {"data": {"text": "hi"}, "label": 1, "weak_labels": [0]},
+                                                     "3": {"data": {"text": "yo"}, "label": 0, "weak_labels": [1]}}))
+    items = wio.read_items(tmp_path / "train.json")
+    assert [x.text for x in items] == ["hi", "yo"]
+    (tmp_path / "bad.json").write_text(json.dumps({"1": {"text": "no data"}}))
+    with pytest.raises(ValueError, match="bad.json: item '1' has no \"data\" object"):
+        wio.read_items(tmp_path / "bad.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="list.json: expected a WRENCH split"):
+        wio.read_items(tmp_path / "list.json")

@@ -395,10 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Imports LFS.py, collects its labeling functions (weaksup.lf.LabelingFunction objects, "
                     "for example made with @labeling_function, in the order they are defined) and runs them "
                     "over ITEMS: .jsonl (one JSON value per line), .csv (rows with a header), .txt (one text "
-                    "per line). A list LABELS = [...] in the module names the classes (LFs may return names). "
+                    "per line), .json (a WRENCH split: each item's \"data\"). A list LABELS = [...] in the module names the classes (LFs may return names). "
                     "Votes: -1 = abstain, classes 0..k-1 (snorkel convention).", formatter_class=fmt)
     p.add_argument("lfs", metavar="LFS.py", help="Python file defining the labeling functions")
-    p.add_argument("items", metavar="ITEMS", help="items file (.jsonl, .csv, .txt)")
+    p.add_argument("items", metavar="ITEMS", help="items file (.jsonl, .csv, .txt, WRENCH .json)")
     p.add_argument("--out", metavar="VOTES", required=True,
                    help="output file: .npy, .csv (header: LF names) or .jsonl")
     p.add_argument("--labels", metavar="NAMES", help="comma-separated class names (default: LABELS in LFS.py)")

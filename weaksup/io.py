@@ -266,7 +266,7 @@ def read_labels(path) -> np.ndarray:
     return np.array(values, dtype=np.int64)
 
 
-ITEM_SUFFIXES = (".jsonl", ".csv", ".txt")
+ITEM_SUFFIXES = (".jsonl", ".csv", ".txt", ".json")
 
 
 def read_items(path) -> List[Any]:
@@ -276,7 +276,9 @@ def read_items(path) -> List[Any]:
       allow attribute access (``x["text"]``, ``x.text``);
     - ``.csv``: rows under a header line, as such mappings (values are strings);
     - ``.txt``: one text per line (blank lines kept as empty texts, a final
-      newline is not an item).
+      newline is not an item);
+    - ``.json``: a WRENCH split file (``{id: {"data": {...}, ...}}``): each
+      item's ``"data"`` mapping (``x["text"]``, ``x.text``), in file order.
     """
     from .lf import _Row
 
@@ -290,6 +292,8 @@ def read_items(path) -> List[Any]:
     text = _read_text(path, "items")
     if suffix == ".txt":
         return text.splitlines()
+    if suffix == ".json":
+        return _wrench_items(path, text)
     if suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text, newline=""))
         items = []
@@ -307,6 +311,25 @@ def read_items(path) -> List[Any]:
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: line {line_no}: not valid JSON ({err.msg})") from None
         items.append(_Row(value) if isinstance(value, dict) else value)
+    return items
+
+
+def _wrench_items(path: Path, text: str) -> List[Any]:
+    from .lf import _Row
+
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: expected a WRENCH split, a JSON object {{id: {{\"data\": {{...}}}}}}, "
+                         f"got {type(obj).__name__}")
+    items = []
+    for key, item in obj.items():
+        if not isinstance(item, dict) or not isinstance(item.get("data"), dict):
+            raise ValueError(f"{path}: item {key!r} has no \"data\" object (WRENCH items are "
+                             '{"data": {"text": ...}, "label": ..., "weak_labels": [...]})')
+        items.append(_Row(item["data"]))
     return items
 
 

@@ -35,9 +35,19 @@ weaksup's rows: ``MulticlassLabelModel()`` (the default) and
 without upstream's bugs, one-vs-all beyond two classes). All methods run with
 one torch thread (``--threads``), so fit times compare like with like.
 
+Without gold (``--no-gold``), the setting of most users: no method gets a
+class balance (weaksup estimates it from the votes, majority vote gives an
+all-abstain row a uniform guess, Dawid-Skene estimates it in its EM, Snorkel
+and FlyingSquid assume it uniform, their default), and every dataset is also
+scored on the split the models are fitted on (``-train``; tennis has no
+training labels, so ``tennis-dev`` is fitted and scored on the dev votes).
+``--synthetic`` adds the default-breaking regimes of
+:data:`weaksup.synthetic.REGIMES` (fitted and scored on the same items).
+
 Usage::
 
     python benchmarks/harness.py                       # youtube, trec, tennis
+    python benchmarks/harness.py --no-gold --synthetic # no class balance for anyone
     python benchmarks/harness.py --transductive        # + youtube/trec scored on train
     python benchmarks/harness.py --wrench path/to/sms --metric f1
     python benchmarks/harness.py --json results.json --markdown
@@ -200,6 +210,8 @@ class _LocalMV:
         self.k, self.uniform_empty = k, uniform_empty
 
     def fit(self, L, class_balance):
+        if class_balance is None:  # no gold: majority vote has no balance to give empty rows
+            class_balance = np.full(self.k, 1.0 / self.k)
         self.class_balance = np.asarray(class_balance, dtype=np.float64)
         if self.uniform_empty:
             self.class_balance = np.full(self.k, 1.0 / self.k)
@@ -281,7 +293,8 @@ class SnorkelPeer:
         self.model = SnorkelLabelModel(cardinality=self.k, verbose=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.model.fit(np.asarray(L), class_balance=np.asarray(class_balance), seed=self.seed, progress_bar=False)
+            cb = None if class_balance is None else np.asarray(class_balance)
+            self.model.fit(np.asarray(L), class_balance=cb, seed=self.seed, progress_bar=False)
         return self
 
     def predict_proba(self, L):
@@ -312,12 +325,12 @@ class FlyingSquidPeer:
     def fit(self, L, class_balance):
         Upstream = self._upstream()
         m = np.asarray(L).shape[1]
-        cb = np.asarray(class_balance, dtype=np.float64)
+        cb = None if class_balance is None else np.asarray(class_balance, dtype=np.float64)
         targets = [1] if self.k == 2 else list(range(self.k))
         self.models = []
         for c in targets:
             model = Upstream(m)
-            balance = cb if self.k == 2 else np.array([1 - cb[c], cb[c]])
+            balance = cb if self.k == 2 or cb is None else np.array([1 - cb[c], cb[c]])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.fit(self._binary(L, c), class_balance=balance)
@@ -388,15 +401,16 @@ def default_methods(seeds: int = 5, weaksup_variants: Optional[Dict[str, Dict]] 
     return methods
 
 
-def evaluate(task: Task, method: Method, keep: Optional[Dict] = None) -> Dict:
+def evaluate(task: Task, method: Method, keep: Optional[Dict] = None, no_gold: bool = False) -> Dict:
     """Fit ``method`` ``method.seeds`` times on ``task``; one table row.
     ``keep``, if given, receives the test probabilities of the first seed
-    under ``(task.name, method.name)``."""
+    under ``(task.name, method.name)``. ``no_gold``: the method gets no
+    class balance (``None``)."""
     scores, eces, times = [], [], []
     for seed in range(method.seeds):
         model = method.make(task.cardinality, seed)
         start = time.perf_counter()
-        model.fit(task.L_train, task.class_balance)
+        model.fit(task.L_train, None if no_gold else task.class_balance)
         times.append(time.perf_counter() - start)
         proba = np.asarray(model.predict_proba(task.L_test), dtype=np.float64)
         if proba.shape != (task.L_test.shape[0], task.cardinality) or not np.isfinite(proba).all():
@@ -414,13 +428,15 @@ def evaluate(task: Task, method: Method, keep: Optional[Dict] = None) -> Dict:
         "ece": float(np.mean(eces)),
         "fit_s": float(np.median(times)),
         "seeds": method.seeds,
+        "regime": "no gold" if no_gold else "gold balance",
     }
 
 
 def run(tasks: Optional[Sequence[Task]] = None, methods: Optional[Sequence[Method]] = None,
-        verbose: bool = False, keep: Optional[Dict] = None):
+        verbose: bool = False, keep: Optional[Dict] = None, no_gold: bool = False):
     """Evaluate every method on every task; return a pandas DataFrame.
-    ``keep``: a dict that receives every method's test probabilities."""
+    ``keep``: a dict that receives every method's test probabilities;
+    ``no_gold``: no method gets a class balance."""
     import pandas as pd
 
     tasks = default_tasks() if tasks is None else tasks
@@ -428,7 +444,7 @@ def run(tasks: Optional[Sequence[Task]] = None, methods: Optional[Sequence[Metho
     rows = []
     for task in tasks:
         for method in methods:
-            row = evaluate(task, method, keep)
+            row = evaluate(task, method, keep, no_gold=no_gold)
             rows.append(row)
             if verbose:
                 print(f"{row['dataset']:10s} {row['method']:34s} {row['score']:6.2f} ±{row['score_std']:4.2f}"
@@ -475,7 +491,50 @@ def transductive_tasks() -> List[Task]:
             class_balance=wrench_balance(valid.Y, k), cardinality=k, metric="acc",
             note=f"fitted and scored on train ({train.L.shape[0]} items)",
         ))
+    tennis = load_tennis_task()
+    tasks.append(Task(
+        name="tennis-dev", L_train=tennis.L_test, L_test=tennis.L_test, Y_test=tennis.Y_test,
+        class_balance=tennis.class_balance, cardinality=2, metric="acc",
+        note=f"fitted and scored on dev ({tennis.L_test.shape[0]} items; the training votes have no labels)",
+    ))
     return tasks
+
+
+def synthetic_tasks(n: Optional[int] = None, seed: int = 0) -> List[Task]:
+    """The regimes of :data:`weaksup.synthetic.REGIMES`, fitted and scored on
+    the same items; the gold balance is the generator's."""
+    from weaksup.synthetic import REGIMES
+
+    tasks = []
+    for name, (generator, options) in REGIMES.items():
+        options = dict(options, seed=seed, **({} if n is None else {"n": n}))
+        L, Y, params = generator(**options)
+        uncovered = float((L < 0).all(1).mean())
+        tasks.append(Task(
+            name=name, L_train=L, L_test=L, Y_test=Y, class_balance=params.class_balance,
+            cardinality=params.cardinality, metric="acc",
+            note=f"{L.shape[0]} items, {L.shape[1]} LFs, {params.cardinality} classes, {uncovered:.0%} without a vote",
+        ))
+    return tasks
+
+
+def pivot_markdown(df, reference: str = "majority vote (WRENCH)") -> str:
+    """One row per dataset, one column per method, then weaksup's default
+    minus majority vote and minus the best peer (points)."""
+    methods = list(dict.fromkeys(df["method"]))
+    peers = [m for m in methods if not m.startswith("weaksup")]
+    head = "| dataset | " + " | ".join(methods) + " | default - MV | default - best peer |"
+    lines = [head, "|" + "---|" * (len(methods) + 3)]
+    for name in dict.fromkeys(df["dataset"]):
+        sub = df[df["dataset"] == name].set_index("method")["score"]
+        best_peer = max(sub[m] for m in peers)
+        cells = []
+        for m in methods:
+            text = f"{sub[m]:.2f}"
+            cells.append(f"**{text}**" if sub[m] >= max(sub) - 1e-9 else text)
+        default = sub["weaksup (default)"]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {default - sub[reference]:+.2f} | {default - best_peer:+.2f} |")
+    return "\n".join(lines)
 
 
 def markdown(df) -> str:
@@ -497,6 +556,10 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the rows to this file")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table at the end")
     parser.add_argument("--transductive", action="store_true", help="also score youtube and trec on their train split")
+    parser.add_argument("--no-gold", action="store_true",
+                        help="no method gets a class balance; also score every dataset on its fitting split")
+    parser.add_argument("--synthetic", action="store_true", help="add the regimes of weaksup.synthetic.REGIMES")
+    parser.add_argument("--synthetic-n", type=int, default=None, help="items per synthetic regime (default: theirs)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for every method (default 1: label models work on small matrices)")
     args = parser.parse_args(argv)
@@ -506,13 +569,17 @@ def main(argv=None) -> int:
     tasks = [] if args.no_defaults else default_tasks()
     metrics = args.metric + ["acc"] * (len(args.wrench) - len(args.metric))
     tasks += [load_wrench_task(p, m) for p, m in zip(args.wrench, metrics)]
-    if args.transductive:
+    if args.transductive or args.no_gold:
         tasks += transductive_tasks()
-    df = run(tasks, default_methods(args.seeds), verbose=True)
+    if args.synthetic:
+        tasks += synthetic_tasks(args.synthetic_n)
+    df = run(tasks, default_methods(args.seeds), verbose=True, no_gold=args.no_gold)
     if args.json:
         Path(args.json).write_text(json.dumps(df.to_dict("records"), indent=1))
     if args.markdown:
         print(markdown(df))
+        print()
+        print(pivot_markdown(df))
     return 0
 
 

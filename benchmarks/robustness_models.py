@@ -4,7 +4,8 @@ Draws the cases of ``tests/_robustness_cases.py`` (hypothesis, generate phase
 only, no shrinking) for LabelModel, MulticlassLabelModel, MajorityVote and
 lf_summary, runs each under a time limit and counts what happened: valid /
 clear error / unclear error / silent wrong / hang. The target is zero in the
-last three columns. Prints a Markdown table, then up to three examples of
+last three columns. Then the twin check: a fitted model gets a generated
+``fit``/``partial_fit``; a rejected call must leave it equal to a twin. Prints a Markdown table, then up to three examples of
 every outcome other than "valid" and "clear error".
 
     python benchmarks/robustness_models.py --examples 300
@@ -23,7 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
-from _robustness_cases import OUTCOMES, entry_points, outcome  # noqa: E402
+from _robustness_cases import FITTED, OUTCOMES, entry_points, outcome, second_calls, twin_outcome  # noqa: E402
 
 
 class _Timeout(Exception):
@@ -78,6 +79,23 @@ def main() -> None:
     print(f"| **total** | {sum(total.values())} | " + " | ".join(str(total[o]) for o in OUTCOMES) + " |")
     bad = sum(total[o] for o in OUTCOMES[2:])
     print(f"\nzero in the last three columns: {'MET' if bad == 0 else 'NOT MET'}")
+    print("\n| twin check (fitted model, then a generated fit/partial_fit) | calls | accepted | rejected, unchanged | rejected, CHANGED |")
+    print("|---|---|---|---|---|")
+    changed = 0
+    for name in sorted(FITTED):
+        counts = collections.Counter()
+
+        @settings(max_examples=args.examples, deadline=None, phases=[Phase.generate], database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(second_calls(name))
+        def run(call):
+            counts[twin_outcome(name, call)] += 1
+
+        run()
+        changed += counts["rejected, CHANGED"]
+        print(f"| {name} | {sum(counts.values())} | {counts['accepted']} | {counts['rejected, unchanged']} | "
+              f"{counts['rejected, CHANGED']} |")
+    print(f"\nno rejected call changed a model: {'MET' if changed == 0 else 'NOT MET'}")
     if problems:
         print("\nexamples:")
         print("\n".join(problems))

@@ -254,3 +254,48 @@ def entry_points() -> Dict[str, Tuple[Callable, Callable]]:
         "MajorityVote": (majority_case(), lambda c: (lambda: call_majority_vote(**c), check_probabilities)),
         "lf_summary": (summary_case(), lambda c: (lambda: call_lf_summary(**c), check_summary)),
     }
+
+
+# ---- twins --------------------------------------------------------------------------
+# model name -> (constructor, convention, k, a valid matrix to fit first)
+FITTED = {
+    "LabelModel": (lambda: LabelModel(3), "flyingsquid", 2, np.array([[1, 0, -1], [1, 1, 1], [-1, -1, 0], [0, 1, 1]])),
+    "MulticlassLabelModel": (
+        lambda: MulticlassLabelModel(3, n_iter=10), "snorkel", 3, np.array([[0, -1, 2], [1, 1, 1], [2, 2, -1], [0, 0, 1]]),
+    ),
+    "MajorityVote": (
+        lambda: MajorityVote(cardinality=3, convention="snorkel"), "snorkel", 3,
+        np.array([[0, -1, 2], [1, 1, 1], [2, 2, -1], [0, 0, 1]]),
+    ),
+}
+
+
+@st.composite
+def second_calls(draw, name: str):
+    """A (method, L, class_balance, Y_dev) call on an already fitted ``name`` model."""
+    _, convention, k, _ = FITTED[name]
+    return (
+        draw(st.sampled_from(["fit", "partial_fit"])), draw(votes(convention, k, max_lfs=3)),
+        draw(class_balances(k)), draw(dev_labels(convention, k)),
+    )
+
+
+def twin_outcome(name: str, call) -> str:
+    """``"accepted"``, ``"rejected, unchanged"`` or ``"rejected, CHANGED"``."""
+    from _model_state import snapshot
+
+    make, _, _, L0 = FITTED[name]
+    method, L, class_balance, Y_dev = call
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, twin = make().fit(L0), make().fit(L0)
+        try:
+            getattr(model, method)(L, class_balance=class_balance, Y_dev=Y_dev)
+        except (ValueError, TypeError):
+            try:
+                np.testing.assert_equal(snapshot(vars(model)), snapshot(vars(twin)))
+                np.testing.assert_array_equal(model.predict_proba(L0), twin.predict_proba(L0))
+            except AssertionError:
+                return "rejected, CHANGED"
+            return "rejected, unchanged"
+    return "accepted"

@@ -76,6 +76,7 @@ class HostTripletPath:
         self.logit_of_log_cells = np.array([
             [-1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, -1.0], [-1.0, -1.0, 1.0], [0.0, -1.0, 0.0], [0.0, 1.0, 0.0],
         ])
+        self._coefficient_cache: dict = {}
         self.ring: Optional[np.ndarray] = None  # (capacity, m) int8 codes
         self.ring_onehot: Optional[np.ndarray] = None  # (capacity, 2m) float32, when small enough
         self.co: Optional[np.ndarray] = None  # (2m, 2m) int64 counts of the buffer
@@ -154,25 +155,36 @@ class HostTripletPath:
         m = self.m
         c = co.astype(np.float64)
         q = self.T_t @ c @ self.T
-        moments, covoted = q[:m, :m] / n, q[m:, m:] > 0  # E[l_i l_j] (abstain = 0), co-coverage
-        accuracy = self._triplet_mean(moments, covoted)  # |E[l_i Y]|
-        votes = c.diagonal().reshape(m, 2) / n  # P(l_i = -1), P(l_i = +1)
-        p_zero = 1.0 - votes.sum(1)
-        p_y = float(class_balance[1])
-        r = np.empty((m, 6))
-        r[:, 0] = 1.0
-        r[:, 1] = votes[:, 1]
-        r[:, 2] = p_zero
-        r[:, 3] = p_y
-        r[:, 4] = 0.5 * (1.0 + accuracy - p_zero)  # g = P(l Y = 1)
-        r[:, 5] = p_y * p_zero
-        cells = np.abs(r @ self.cells_of_r)  # flip_negative
+        inv_n = 1.0 / n
+        accuracy = self._triplet_mean(q[:m, :m] * inv_n, q[m:, m:] > 0)  # |E[l_i Y]| from E[l_i l_j], co-coverage
+        votes = (c.diagonal() * inv_n).reshape(m, 2)  # P(l_i = -1), P(l_i = +1)
+        weights, constant, bias_constant = self._coefficients(class_balance)
+        cells = np.concatenate((votes, accuracy[:, None]), 1) @ weights + constant
+        np.abs(cells, out=cells)  # flip_negative
         cells /= cells.sum(1, keepdims=True)  # >= 1: the cells before flipping sum to 1
         logit = np.log(np.maximum(cells, TINY)) @ self.logit_of_log_cells  # (m, 3)
-        log_balance = np.log(np.maximum(class_balance, TINY))
-        # the junction tree divides by P(Y) once per separator: m - 1 of them
-        bias = logit[:, 2].sum() - (m - 1) * (log_balance[1] - log_balance[0])
-        return logit[:, :2].reshape(2 * m), float(bias)
+        return logit[:, :2].reshape(2 * m), float(logit[:, 2].sum()) + bias_constant
+
+    def _coefficients(self, class_balance: np.ndarray) -> Tuple[np.ndarray, np.ndarray, float]:
+        """The table cells as an affine map of ``(P(l = -1), P(l = +1), |E[l Y]|)``
+        for this class balance (cached): ``r @ cells_of_r`` with
+        ``p_0 = 1 - P(l = -1) - P(l = +1)`` and ``g = (1 + |E[l Y]| - p_0) / 2``
+        substituted; and the bias's class-balance term."""
+        key = (float(class_balance[0]), float(class_balance[1]))
+        cached = self._coefficient_cache.get(key)
+        if cached is None:
+            p_y = key[1]
+            w = self.cells_of_r  # rows: 1, p_+, p_0, p_y, g, p_y p_0
+            zero = w[2] - 0.5 * w[4] + p_y * w[5]  # the coefficient of p_0 once g is substituted
+            weights = np.stack([-zero, w[1] - zero, 0.5 * w[4]])
+            constant = w[0] + p_y * w[3] + 0.5 * w[4] + zero
+            log_balance = np.log(np.maximum(np.array(key), TINY))
+            # the junction tree divides by P(Y) once per separator: m - 1 of them
+            bias = -(self.m - 1) * float(log_balance[1] - log_balance[0])
+            cached = self._coefficient_cache[key] = (weights, constant, bias)
+            if len(self._coefficient_cache) > 64:  # an estimated balance changes at every refit
+                self._coefficient_cache = {key: cached}
+        return cached
 
     def _triplet_mean(self, moments: np.ndarray, covoted: np.ndarray) -> np.ndarray:
         """The closed-form triplet mean of :func:`weaksup.triplets.all_pairs_accuracies`
@@ -364,7 +376,12 @@ class FusedStepMixin:
         if not (isinstance(batch.features, tuple) and self._host_posterior is not None):
             return None
         weights, bias = self._host_posterior
-        q = 0.5 + 0.5 * np.tanh(0.5 * (batch.features[1] @ weights + bias))  # the sigmoid, without overflow
+        q = batch.features[1] @ weights  # the logit; the sigmoid, in place and without overflow:
+        q += bias
+        q *= 0.5
+        np.tanh(q, out=q)
+        q *= 0.5
+        q += 0.5
         if self.clamp_vals:
             q = (q >= 0.5).astype(np.float64)
         if dtype in _NUMPY_FLOATS:

@@ -52,3 +52,11 @@ def test_check_choice_and_bool():
     assert check_bool(np.bool_(True), "clamp") is True
     with pytest.raises(TypeError, match="clamp must be True or False"):
         check_bool(1, "clamp")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import weaksup._validation as module
+
+    assert doctest.testmod(module).failed == 0

@@ -38,7 +38,7 @@ __all__ = ["independent_log_scores", "log_table_deltas"]
 _CHUNK_ENTRIES = 1 << 19
 # Vote entries per chunk of the sparse kernel.
 _GATHER_ENTRIES = 1 << 22
-# The int8 digit kernel is used while k * K * digits stays at most this (else gather).
+# The int8 digit kernel is used while k * K * digits stays at most this (else the sparse kernel).
 _DIGIT_WIDTH_LIMIT = 256
 _DIGIT_BITS = 7
 
@@ -99,7 +99,7 @@ def independent_log_scores(
         if unlisted is None:
             unlisted = torch.zeros((m, K), dtype=torch.float64, device=device)
         table = torch.cat([deltas, unlisted.to(device=device, dtype=torch.float64)])
-        return _gather_scores(codes, base, table, responses.to(device), int(cardinality))
+        return _sparse_scores(codes, base, table, responses.to(device), int(cardinality))
     if deltas.dim() != 3 or deltas.shape[0] != m or deltas.shape[2] != K:
         raise ValueError(f"deltas must have shape ({m}, k, {K}), got {tuple(deltas.shape)}")
     k = deltas.shape[1]
@@ -117,7 +117,7 @@ def independent_log_scores(
         codes = _to_codes(codes, values)
     if device.type == "cpu" and k > 2:
         table = torch.cat([deltas.reshape(m * k, K), torch.zeros((m, K), dtype=torch.float64, device=device)])
-        return _gather_scores(codes, base, table, torch.arange(m * k, device=device), k)
+        return _sparse_scores(codes, base, table, torch.arange(m * k, device=device), k)
     return _float_scores(codes, base, deltas, out)
 
 
@@ -205,7 +205,7 @@ def _float_scores(codes, base, deltas, out):
     return out
 
 
-def _gather_scores(codes, base, table, responses, k):
+def _sparse_scores(codes, base, table, responses, k):
     """A sparse product: the ``(rows, R + m)`` 0/1 matrix of the votes actually
     cast times ``table`` (the listed responses' rows, then one row per LF for
     its unlisted ones). Abstentions cost nothing (with many classes most

@@ -9,7 +9,7 @@ a bug upstream, each one tested):
   (the junction-tree factorisation). With a uniform balance both give the same
   posteriors.
 * **Zero denominators are left out of the triplet average** instead of
-  entering it as 0 (an always-abstaining LF no longer drags the others down).
+  entering it as 0, so an always-abstaining LF does not drag the others down.
 * ``Y_dev`` may be 1-D; graphs the triplet method cannot solve are refused at
   construction with the reason; refitting with another ``solve_method`` works;
   probabilities are never NaN; ``allow_abstentions=False`` fits and reports

@@ -1,7 +1,7 @@
 """``weaksup.LabelModel``: a drop-in for ``flyingsquid.label_model.LabelModel``.
 
 Same constructor, same methods, same outputs, with these differences (each one
-a bug upstream, each one tested):
+tested):
 
 * **The class prior is applied once.** Upstream divides the product of clique
   marginals by ``P(y)^(d-1)`` where ``d`` counts junction-tree edges, which
@@ -13,7 +13,8 @@ a bug upstream, each one tested):
 * ``Y_dev`` may be 1-D; graphs the triplet method cannot solve are refused at
   construction with the reason; refitting with another ``solve_method`` works;
   probabilities are never NaN; ``allow_abstentions=False`` fits and reports
-  accuracies; a call that raises leaves the model as it was.
+  accuracies; a label vector of class balance 0 gets probability 0; a call
+  that raises leaves the model as it was.
 * **The class balance, when neither ``class_balance`` nor ``Y_dev`` is given,
   is estimated from the votes** (:mod:`weaksup.class_balance`; upstream
   assumes it uniform: pass ``class_balance="uniform"`` for upstream's numbers).

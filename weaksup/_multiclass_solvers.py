@@ -1,4 +1,11 @@
-"""Solvers behind :class:`weaksup.multiclass.MulticlassLabelModel`.
+"""The pairwise-EM solver in its dense, reference form, and LF accuracy by agreement.
+
+The models run :mod:`weaksup._pairwise_em`, the same estimator over the
+responses actually given (any number of classes); it equals
+:func:`fit_pairwise` / :func:`abstain_fit` here to 1e-14
+(``tests/test_pairwise_em.py``), which keeps this dense form as the readable
+reference. :func:`agreement_accuracies` and :func:`rank_correlation` serve
+the LF table (``agree_acc`` in :func:`weaksup.analysis.lf_summary`).
 
 Each solver reads only :class:`~weaksup.statistics.VoteStatistics` (the
 ``(m, k, m, k)`` co-vote counts and the item count) and returns the parameters
@@ -230,7 +237,9 @@ def fit_pairwise(
 
     * Class balance: with ``pi=None`` it is estimated in the same EM, as the
       mean over LFs of the class totals their pairs' E-step gives (the prior
-      follows the current balance).
+      follows the current balance). The models do not use this: on sparse
+      LFs it barely moves from its start (see
+      :mod:`weaksup._balance_estimation` for the estimator they use).
 
     The start is the prior itself (majority vote's trust, with the abstention
     rates that follow by Bayes from the class balance), which also fixes the

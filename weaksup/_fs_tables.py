@@ -24,7 +24,7 @@ from .graph import Clique, LabelGraph
 from .statistics import VoteStatistics
 
 __all__ = [
-    "Quantities", "b_inverse", "e_vector", "expectation_key", "posterior_log_tables", "r_symbols", "solve_tables",
+    "Quantities", "b_inverse", "clique_table", "e_vector", "expectation_key", "posterior_log_tables", "r_symbols", "solve_tables",
     "sorted_order",
 ]
 
@@ -188,6 +188,33 @@ def solve_tables(r: torch.Tensor, n_lfs: int, abstentions: bool, flip_negative: 
         e = torch.where(e < 0, torch.full_like(e, 1e-8), e)
     total = e.sum(1, keepdim=True)
     return e / torch.where(total == 0, torch.ones_like(total), total)
+
+
+def clique_table(
+    c: Clique, q: Quantities, moments: Dict, p_y: torch.Tensor, abstentions: bool, flip_negative: bool, clamp: bool
+) -> torch.Tensor:
+    """The marginal table of a clique of 2+ dependent LFs and its task:
+    ``(states,) * len(c.lfs) + (2,)``, read from the quantities ``q``, the
+    triplet estimates ``moments`` (keyed ``(lfs, zeros, task)``) and ``p_y`` =
+    P(Y_task = +1)."""
+    task = c.tasks[0]
+    r = []
+    for kind, ones, y_in, zeros in r_symbols(len(c.lfs), abstentions):
+        S = tuple(c.lfs[p] for p in ones)
+        Z = tuple(c.lfs[p] for p in zeros)
+        if kind == "one":
+            r.append(torch.ones((), dtype=torch.float64, device=p_y.device))
+        elif kind == "lf":
+            r.append(q.p_product_one(S, Z))
+        elif kind == "y":
+            r.append((p_y if y_in else 1.0) * (q.p_all_zero(Z) if Z else 1.0))
+        else:
+            est = moments[(S, Z, task)]
+            base = 0.5 * (1 + est - q.p_any_zero(S)) if abstentions else 0.5 * (1 + est)
+            r.append(base * (q.p_all_zero(Z) if Z else 1.0))
+    r_vec = torch.stack([torch.as_tensor(x, dtype=torch.float64, device=p_y.device) for x in r])[None]
+    table = solve_tables(r_vec, len(c.lfs), abstentions, flip_negative, clamp)[0]
+    return table.reshape((3 if abstentions else 2,) * len(c.lfs) + (2,))
 
 
 def posterior_log_tables(

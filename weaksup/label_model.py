@@ -38,12 +38,12 @@ import torch
 
 from ._backend import TINY, ArrayLike, as_tensor, small_cpu_work
 from ._class_conditional import DEFAULT_OPTIONS, class_conditional_log_scores, fit_class_conditional
-from ._fs_tables import Quantities, expectation_key, posterior_log_tables, r_symbols, solve_tables
+from ._fs_tables import Quantities, clique_table, expectation_key, posterior_log_tables, r_symbols, solve_tables
 from ._validation import check_bool, check_choice, check_int
 from .base import NotFittedError, unchanged_on_error
 from .class_balance import estimate_class_balance, resolve_class_balance
 from .conventions import check_votes, warn_if_convention_misread
-from .graph import Clique, LabelGraph
+from .graph import LabelGraph
 from .posterior import independent_log_scores
 from .statistics import VoteStatistics, accumulate
 from .triplets import DENOMINATOR_EPS, aggregate, all_pairs_accuracies, greedy_triplets, parse_triplets
@@ -457,34 +457,13 @@ class LabelModel:
         cb = self.class_balance_.reshape((2,) * self.v)
         for c in self.graph.cliques:
             if len(c.lfs) >= 2:
-                out.append((c, self._clique_table(c, q, moments, flip_negative, clamp)))
+                p_y = self._task_positive_rate()[c.tasks[0]]
+                out.append((c, clique_table(c, q, moments, p_y, self.allow_abstentions, flip_negative, clamp)))
             elif not c.lfs:  # a clique of tasks only: read from the class balance
                 drop = tuple(t for t in range(self.v) if t not in c.tasks)
                 out.append((c, cb.sum(dim=drop) if drop else cb))
         order = {c: i for i, c in enumerate(self.graph.cliques)}
         return sorted(out, key=lambda ct: order[ct[0]])
-
-    def _clique_table(self, c: Clique, q, moments, flip_negative, clamp) -> torch.Tensor:
-        abst = self.allow_abstentions
-        task = c.tasks[0]
-        p_y = self._task_positive_rate()[task]
-        r = []
-        for kind, ones, y_in, zeros in r_symbols(len(c.lfs), abst):
-            S = tuple(c.lfs[p] for p in ones)
-            Z = tuple(c.lfs[p] for p in zeros)
-            if kind == "one":
-                r.append(torch.ones((), dtype=torch.float64, device=p_y.device))
-            elif kind == "lf":
-                r.append(q.p_product_one(S, Z))
-            elif kind == "y":
-                r.append((p_y if y_in else 1.0) * (q.p_all_zero(Z) if Z else 1.0))
-            else:
-                est = moments[(S, Z, task)]
-                base = 0.5 * (1 + est - q.p_any_zero(S)) if abst else 0.5 * (1 + est)
-                r.append(base * (q.p_all_zero(Z) if Z else 1.0))
-        r_vec = torch.stack([torch.as_tensor(x, dtype=torch.float64, device=p_y.device) for x in r])[None]
-        table = solve_tables(r_vec, len(c.lfs), abst, flip_negative, clamp)[0]
-        return table.reshape((3 if abst else 2,) * len(c.lfs) + (2,))
 
     def _device_constant(self, key, make):
         """Graph-level constants (index tensors, inverses) built once per device."""

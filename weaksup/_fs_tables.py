@@ -42,6 +42,7 @@ def e_vector(n_lfs: int, abstentions: bool) -> Tuple[Tuple[int, ...], ...]:
 
 @lru_cache(maxsize=None)
 def b_inverse(n_lfs: int, abstentions: bool) -> np.ndarray:
+    """``B^-1`` of upstream's linear system ``B e = r`` for a clique of ``n_lfs`` LFs."""
     if not abstentions:
         base = np.array([[1, 1], [1, -1]])
         b = base
@@ -163,10 +164,12 @@ class Quantities:
         return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.zeros_like(num))
 
     def p_all_zero(self, zeros) -> torch.Tensor:
+        """P(every LF of ``zeros`` abstains)."""
         joint = self._joint(tuple(zeros))
         return joint[(0,) * len(zeros)]
 
     def p_any_zero(self, lfs) -> torch.Tensor:
+        """P(at least one LF of ``lfs`` abstains)."""
         return 1 - self._joint(tuple(lfs))[(slice(1, None),) * len(lfs)].sum()
 
 

@@ -54,21 +54,28 @@ class LabelModelProtocol(Protocol):
     convention: str
 
     @property
-    def groups(self) -> Tuple[Tuple[int, ...], ...]: ...
+    def groups(self) -> Tuple[Tuple[int, ...], ...]:
+        """LF groups whose joint vote tables :meth:`accumulate` counts."""
 
-    def accumulate(self, L: Any) -> VoteStatistics: ...
+    def accumulate(self, L: Any) -> VoteStatistics:
+        """Validate votes ``(n, m)`` in :attr:`convention`; count their statistics. Changes nothing."""
 
-    def fit(self, L: Any, class_balance: Optional[Any] = None, Y_dev: Optional[Any] = None) -> Any: ...
+    def fit(self, L: Any, class_balance: Optional[Any] = None, Y_dev: Optional[Any] = None) -> Any:
+        """Fit on votes ``L`` ``(n, m)``; returns the model."""
 
-    def partial_fit(self, L: Any, class_balance: Optional[Any] = None, Y_dev: Optional[Any] = None) -> Any: ...
+    def partial_fit(self, L: Any, class_balance: Optional[Any] = None, Y_dev: Optional[Any] = None) -> Any:
+        """Add ``L``'s statistics to those seen so far and refit; returns the model."""
 
     def fit_statistics(
         self, stats: VoteStatistics, class_balance: Optional[Any] = None, Y_dev: Optional[Any] = None
-    ) -> Any: ...
+    ) -> Any:
+        """Fit from statistics alone (no pass over items); returns the model."""
 
-    def log_scores(self, codes: torch.Tensor) -> torch.Tensor: ...
+    def log_scores(self, codes: torch.Tensor) -> torch.Tensor:
+        """Unnormalised log posterior ``(n, k)`` of codes ``(n, m)`` (-1 = abstain, classes 0..k-1)."""
 
-    def predict_proba(self, L: Any) -> Any: ...
+    def predict_proba(self, L: Any) -> Any:
+        """``P(y | votes)`` ``(n, k)`` of votes in :attr:`convention`, rows summing to 1."""
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ class Clique:
     tasks: Tuple[int, ...]
 
     def upstream_names(self) -> Tuple[str, ...]:
+        """The clique's node names as upstream FlyingSquid sorts them (``Y_t``, ``lambda_i``)."""
         return tuple(sorted([f"lambda_{i}" for i in self.lfs] + [f"Y_{t}" for t in self.tasks]))
 
 

@@ -14,6 +14,17 @@ from hypothesis import strategies as st
 from conftest import cuda, synthetic_votes
 from weaksup import LabelModel
 from weaksup.nn import FSCrossEntropyLoss, FSLoss, MajorityVoteLoss
+
+
+def FlyingSquidLoss(*args, **options):
+    """FSLoss as FlyingSquid's (the reference semantics these tests check):
+    the triplet mean, a uniform class balance, uncovered items kept."""
+    return FSLoss(*args, **{"solve_method": "triplet_mean", "estimate_balance": False, "uncovered": "keep", **options})
+
+
+def CrossEntropyLoss(*args, **options):
+    """FSCrossEntropyLoss with a uniform class balance and uncovered items kept."""
+    return FSCrossEntropyLoss(*args, **{"estimate_balance": False, "uncovered": "keep", **options})
 from weaksup.statistics import VoteStatistics, accumulate
 
 
@@ -93,7 +104,7 @@ class TestReference:
     )
     def test_soft_labels_and_loss_match_fresh_fits(self, votes6, capacity, uf, sizes):
         L, _ = votes6
-        crit = FSLoss(6, buffer_capacity=capacity, update_frequency=uf, reduction="none")
+        crit = FlyingSquidLoss(6, buffer_capacity=capacity, update_frequency=uf, reduction="none")
         ref = ReferenceOnline(lambda: LabelModel(6), capacity, uf, binary_predict(1))
         for votes in batches(L, sizes):
             n = len(votes)
@@ -125,7 +136,7 @@ class TestReference:
             right = rng.random(n) < acc[i]
             L[:, i] = np.where(right, Y[:, t], -Y[:, t]) * (rng.random(n) < 0.8)
         deps = [(t, t + 1) for t in range(v - 1)]
-        crit = FSLoss(m, v, deps, lf_task, [], buffer_capacity=200, update_frequency=50)
+        crit = FlyingSquidLoss(m, v, deps, lf_task, [], buffer_capacity=200, update_frequency=50)
         ref = ReferenceOnline(lambda: LabelModel(m, v, deps, lf_task), 200, 50, binary_predict(v))
         for votes in batches(L, [50] * 8):
             logits = torch.zeros(len(votes), v)
@@ -136,7 +147,7 @@ class TestReference:
     def test_dependent_lfs_keep_group_tables_exact(self, votes6):
         L, _ = votes6
         deps = [(0, 1)]
-        crit = FSLoss(6, lf_deps=deps, buffer_capacity=150, update_frequency=40)
+        crit = FlyingSquidLoss(6, lf_deps=deps, buffer_capacity=150, update_frequency=40)
         assert crit.label_model.graph.groups  # joint tables are tracked
         ref = ReferenceOnline(lambda: LabelModel(6, lambda_edges=deps), 150, 40, binary_predict(1))
         for votes in batches(L, [40] * 10):
@@ -155,7 +166,7 @@ class TestReference:
         upstream_loss.WSLoss = upstream_loss.FSLoss  # the name bug, patched here only
         L, _ = synthetic_votes(n=160, m=5, seed=11, coverage=0.8, acc_range=(0.85, 0.95))
         theirs = upstream_loss.FSLoss(5, buffer_capacity=60, update_frequency=10)
-        ours = FSLoss(5, buffer_capacity=60, update_frequency=10)
+        ours = FlyingSquidLoss(5, buffer_capacity=60, update_frequency=10)
         logits = torch.linspace(-2, 2, len(L))
         for t in range(len(L)):
             x = logits[t : t + 1]
@@ -179,7 +190,7 @@ class TestBuffer:
     )
     def test_statistics_equal_buffer_contents(self, capacity, sizes, seed):
         rng = np.random.default_rng(seed)
-        crit = FSLoss(3, buffer_capacity=capacity, update_frequency=1000)
+        crit = FlyingSquidLoss(3, buffer_capacity=capacity, update_frequency=1000)
         kept = deque(maxlen=capacity)
         for size in sizes:
             votes = rng.integers(-1, 2, (size, 3))
@@ -195,7 +206,7 @@ class TestBuffer:
 
     def test_refit_reads_only_statistics(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6, buffer_capacity=500, update_frequency=10_000)
+        crit = FlyingSquidLoss(6, buffer_capacity=500, update_frequency=10_000)
         crit(torch.zeros(400), torch.as_tensor(L[:400]))
         before = crit.predict_proba(L[400:500])
         crit.vote_codes.fill_(1)  # the buffer is garbage now; the statistics are not
@@ -204,8 +215,8 @@ class TestBuffer:
 
     def test_large_capacity_refit_uses_statistics(self, votes6):
         L, _ = votes6
-        big = FSLoss(6, buffer_capacity=1_000_000, update_frequency=100)
-        small = FSLoss(6, buffer_capacity=1200, update_frequency=100)
+        big = FlyingSquidLoss(6, buffer_capacity=1_000_000, update_frequency=100)
+        small = FlyingSquidLoss(6, buffer_capacity=1200, update_frequency=100)
         for votes in batches(L, [100] * 12):
             big(torch.zeros(100), torch.as_tensor(votes))
             small(torch.zeros(100), torch.as_tensor(votes))
@@ -214,7 +225,7 @@ class TestBuffer:
 
     def test_refit_schedule(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6, buffer_capacity=100, update_frequency=50)
+        crit = FlyingSquidLoss(6, buffer_capacity=100, update_frequency=50)
         refits = []
         for votes in batches(L, [30] * 6):  # items 0..179: multiples of 50 in batches 0, 1, 3, 5
             crit(torch.zeros(30), torch.as_tensor(votes))
@@ -225,7 +236,7 @@ class TestBuffer:
 
     def test_reset(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6, buffer_capacity=50)
+        crit = FlyingSquidLoss(6, buffer_capacity=50)
         crit(torch.zeros(60), torch.as_tensor(L[:60]))
         crit.reset()
         assert int(crit.items_seen) == 0 and not crit.fitted
@@ -239,18 +250,18 @@ class TestBuffer:
 # ---------------------------------------------------------------------------
 class TestConventions:
     def test_upstream_constructor_positional(self):
-        crit = FSLoss(4, 1, [], [], [], None, None, True, "cpu", 100, 10, False, None, None)
+        crit = FlyingSquidLoss(4, 1, [], [], [], None, None, True, "cpu", 100, 10, False, None, None)
         assert crit.lf_task_deps == [(i, 0) for i in range(4)] and crit.lm is crit.label_model
 
     def test_reduction_checked_at_construction(self):
         with pytest.raises(ValueError, match="reduction must be one of 'none', 'mean', 'sum', got 'avg'"):
-            FSLoss(3, reduction="avg")
+            FlyingSquidLoss(3, reduction="avg")
         with pytest.raises(ValueError, match=r"uncovered must be one of \('keep', 'ignore'\), got 'drop'"):
-            FSLoss(3, uncovered="drop")
+            FlyingSquidLoss(3, uncovered="drop")
         with pytest.raises(ValueError, match="buffer_capacity must be an int >= 1, got 0"):
-            FSLoss(3, buffer_capacity=0)
+            FlyingSquidLoss(3, buffer_capacity=0)
         with pytest.raises(TypeError, match="update_frequency must be an int"):
-            FSLoss(3, update_frequency=2.5)
+            FlyingSquidLoss(3, update_frequency=2.5)
 
     @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
     def test_reductions_and_weights(self, votes6, reduction):
@@ -258,7 +269,7 @@ class TestConventions:
         votes = torch.as_tensor(L[:64])
         x = torch.randn(64, generator=torch.Generator().manual_seed(0))
         w = torch.rand(64, generator=torch.Generator().manual_seed(1))
-        crit = FSLoss(6, buffer_capacity=100, pos_weight=2.0, reduction=reduction)
+        crit = FlyingSquidLoss(6, buffer_capacity=100, pos_weight=2.0, reduction=reduction)
         out = crit(x, votes, weight=w)
         q = crit.last_targets[:, 0].float()
         ref = F.binary_cross_entropy_with_logits(x, q, pos_weight=torch.tensor(2.0), reduction="none") * w
@@ -267,12 +278,12 @@ class TestConventions:
 
     def test_predictions_column_shape_kept(self, votes6):
         L, _ = votes6
-        out = FSLoss(6, reduction="none")(torch.zeros(8, 1), torch.as_tensor(L[:8]))
+        out = FlyingSquidLoss(6, reduction="none")(torch.zeros(8, 1), torch.as_tensor(L[:8]))
         assert out.shape == (8, 1)
 
     def test_gradient_only_into_predictions(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6, buffer_capacity=200, update_frequency=10_000)
+        crit = FlyingSquidLoss(6, buffer_capacity=200, update_frequency=10_000)
         crit(torch.zeros(100), torch.as_tensor(L[:100]))
         votes = torch.as_tensor(L[100:110])
         x = torch.randn(10, dtype=torch.float64, requires_grad=True)
@@ -287,16 +298,16 @@ class TestConventions:
         L, _ = votes6
         votes = np.array(L[:40])
         votes[:5] = 0  # every LF abstains on the first five items
-        keep = FSLoss(6, cb=[0.3, 0.7], reduction="none")
+        keep = FlyingSquidLoss(6, cb=[0.3, 0.7], reduction="none")
         out = keep(torch.zeros(40), torch.as_tensor(votes))
         torch.testing.assert_close(keep.last_targets[:5, 0], torch.full((5,), 0.7, dtype=torch.float64))
-        ignore = FSLoss(6, cb=[0.3, 0.7], uncovered="ignore", reduction="none")
+        ignore = FlyingSquidLoss(6, cb=[0.3, 0.7], uncovered="ignore", reduction="none")
         out_i = ignore(torch.zeros(40), torch.as_tensor(votes))
         assert torch.equal(out_i[:5], torch.zeros(5)) and torch.equal(out_i[5:], out[5:])
-        mean = FSLoss(6, cb=[0.3, 0.7], uncovered="ignore")(torch.zeros(40), torch.as_tensor(votes))
+        mean = FlyingSquidLoss(6, cb=[0.3, 0.7], uncovered="ignore")(torch.zeros(40), torch.as_tensor(votes))
         torch.testing.assert_close(mean, out[5:].mean())
         assert int(ignore.statistics.n_items) == 40  # they still enter the buffer
-        all_abstain = FSLoss(6, uncovered="ignore")
+        all_abstain = FlyingSquidLoss(6, uncovered="ignore")
         x = torch.zeros(4, requires_grad=True)
         loss = all_abstain(x, torch.zeros(4, 6, dtype=torch.long))
         assert loss.item() == 0.0 and not math.isnan(loss.item())
@@ -304,18 +315,18 @@ class TestConventions:
 
     def test_clamp_vals_and_options(self, votes6):
         L, Y = votes6
-        crit = FSLoss(6, clamp_vals=True, Y_dev=Y[:100], pos_weight=torch.tensor([1.5]))
+        crit = FlyingSquidLoss(6, clamp_vals=True, Y_dev=Y[:100], pos_weight=torch.tensor([1.5]))
         crit(torch.zeros(64), torch.as_tensor(L[:64]))
         assert set(crit.last_targets.unique().tolist()) <= {0.0, 1.0}
         counted = (np.bincount((Y[:100] + 1) // 2, minlength=2) / 100)
         torch.testing.assert_close(crit.class_balance, torch.as_tensor(counted))
-        trip = FSLoss(6, triplets=[(0, 1, 2), (3, 4, 5)], solve_method="triplet")
+        trip = FlyingSquidLoss(6, triplets=[(0, 1, 2), (3, 4, 5)], solve_method="triplet")
         trip(torch.zeros(64), torch.as_tensor(L[:64]))
         assert torch.isfinite(trip.last_targets).all()
 
     def test_allow_abstentions_false(self):
         L, _ = synthetic_votes(n=100, m=4, coverage=1.0)
-        crit = FSLoss(4, allow_abstentions=False)
+        crit = FlyingSquidLoss(4, allow_abstentions=False)
         crit(torch.zeros(50), torch.as_tensor(L[:50]))
         with pytest.raises(ValueError, match="allow_abstentions=False"):
             crit(torch.zeros(2), torch.tensor([[1, 0, 1, 1], [1, 1, 1, 1]]))
@@ -324,14 +335,14 @@ class TestConventions:
         L, _ = votes6
         runs = []
         for _ in range(2):
-            crit = FSLoss(6, buffer_capacity=300, update_frequency=64)
+            crit = FlyingSquidLoss(6, buffer_capacity=300, update_frequency=64)
             runs.append([crit(torch.linspace(-1, 1, 64), torch.as_tensor(v)) for v in batches(L, [64] * 8)])
         assert all(torch.equal(a, b) for a, b in zip(*runs))
 
     def test_numpy_votes(self, votes6):
         L, _ = votes6
-        a = FSLoss(6)(torch.zeros(32), L[:32])
-        b = FSLoss(6)(torch.zeros(32), torch.as_tensor(L[:32]))
+        a = FlyingSquidLoss(6)(torch.zeros(32), L[:32])
+        b = FlyingSquidLoss(6)(torch.zeros(32), torch.as_tensor(L[:32]))
         assert torch.equal(a, b)
 
 
@@ -342,7 +353,7 @@ class TestBadInput:
     @pytest.fixture
     def warm(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6, buffer_capacity=100, update_frequency=10)
+        crit = FlyingSquidLoss(6, buffer_capacity=100, update_frequency=10)
         crit(torch.zeros(50), torch.as_tensor(L[:50]))
         return crit
 
@@ -390,29 +401,29 @@ class TestBadInput:
         assert loss.item() == 0.0
         loss.backward()
         assert all(torch.equal(before[k], v) for k, v in warm.state_dict().items())
-        assert FSLoss(6, reduction="none")(torch.zeros(0), torch.zeros(0, 6)).shape == (0,)
+        assert FlyingSquidLoss(6, reduction="none")(torch.zeros(0), torch.zeros(0, 6)).shape == (0,)
 
     def test_empty_batch_before_any_fit(self):
-        crit = FSLoss(3)
+        crit = FlyingSquidLoss(3)
         assert crit(torch.zeros(0), torch.zeros(0, 3, dtype=torch.long)).item() == 0.0
         assert not crit.fitted
 
     def test_too_few_lfs(self):
         with pytest.raises(ValueError, match="at least 3 labeling functions"):
-            FSLoss(2)
+            FlyingSquidLoss(2)
 
     def test_bad_class_balance(self):
         with pytest.raises(ValueError, match="2\\*\\*v = 2 entries"):
-            FSLoss(3, cb=[0.2, 0.3, 0.5])
+            FlyingSquidLoss(3, cb=[0.2, 0.3, 0.5])
         with pytest.raises(ValueError, match="Y_dev must hold FlyingSquid labels"):
-            FSLoss(3, Y_dev=[0, 1, 1])
+            FlyingSquidLoss(3, Y_dev=[0, 1, 1])
 
     def test_predict_before_fit(self):
         with pytest.raises(RuntimeError, match="call it on a batch first"):
-            FSLoss(3).predict_proba(np.zeros((2, 3)))
+            FlyingSquidLoss(3).predict_proba(np.zeros((2, 3)))
 
     def test_never_nan_on_degenerate_votes(self):
-        crit = FSLoss(4, buffer_capacity=20, update_frequency=1)
+        crit = FlyingSquidLoss(4, buffer_capacity=20, update_frequency=1)
         cases = [np.zeros((5, 4)), np.ones((5, 4)), -np.ones((5, 4)), np.array([[1, -1, 1, -1]] * 5)]
         for votes in cases:
             loss = crit(torch.zeros(5), torch.as_tensor(votes, dtype=torch.long))
@@ -431,7 +442,7 @@ class TestCheckpoint:
 
         def fresh():
             model = torch.nn.Sequential(torch.nn.Linear(L.shape[1], 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
-            crit = FSLoss(L.shape[1], buffer_capacity=150, update_frequency=48)
+            crit = FlyingSquidLoss(L.shape[1], buffer_capacity=150, update_frequency=48)
             return model, torch.optim.Adam(model.parameters(), lr=0.01), crit
 
         model, opt, crit = fresh()
@@ -464,7 +475,7 @@ class TestCheckpoint:
 
     def test_state_dict_contents(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6, lf_deps=[(0, 1)], pos_weight=2.0)
+        crit = FlyingSquidLoss(6, lf_deps=[(0, 1)], pos_weight=2.0)
         keys = set(crit.state_dict())
         assert {"vote_codes", "buffer_size", "buffer_index", "items_seen", "refits",
                 "stats_n_items", "stats_co_votes", "model_stats_n_items", "model_stats_co_votes", "pos_weight"} <= keys
@@ -473,16 +484,16 @@ class TestCheckpoint:
 
     def test_load_rebuilds_model(self, votes6):
         L, _ = votes6
-        a = FSLoss(6, buffer_capacity=200)
+        a = FlyingSquidLoss(6, buffer_capacity=200)
         a(torch.zeros(100), torch.as_tensor(L[:100]))
-        b = FSLoss(6, buffer_capacity=200)
+        b = FlyingSquidLoss(6, buffer_capacity=200)
         b.load_state_dict(a.state_dict())
         assert b.fitted and int(b.items_seen) == 100
         torch.testing.assert_close(b.predict_proba(L[100:150]), a.predict_proba(L[100:150]), rtol=0, atol=0)
 
     def test_to_device_keeps_state(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6)
+        crit = FlyingSquidLoss(6)
         crit(torch.zeros(30), torch.as_tensor(L[:30]))
         before = crit.predict_proba(L[30:40])
         crit.to("cpu")
@@ -492,7 +503,7 @@ class TestCheckpoint:
         """A refit reads only statistics, on their device: on the meta device,
         where any read of a value back to the host raises, it still runs."""
         L, _ = votes6
-        crit = FSLoss(6, buffer_capacity=100)
+        crit = FlyingSquidLoss(6, buffer_capacity=100)
         crit(torch.zeros(100), torch.as_tensor(L[:100]))
         crit.to("meta")
         crit.refit()
@@ -501,7 +512,7 @@ class TestCheckpoint:
 
     def test_refit_with_class_balance_makes_no_host_reads(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6, buffer_capacity=100, cb=[0.4, 0.6])
+        crit = FlyingSquidLoss(6, buffer_capacity=100, cb=[0.4, 0.6])
         crit(torch.zeros(100), torch.as_tensor(L[:100]))
         crit.to("meta")
         crit.refit()
@@ -509,8 +520,8 @@ class TestCheckpoint:
     @cuda
     def test_cuda_matches_cpu(self, votes6):
         L, _ = votes6
-        cpu = FSLoss(6, buffer_capacity=200, update_frequency=64)
-        gpu = FSLoss(6, buffer_capacity=200, update_frequency=64, device="cuda")
+        cpu = FlyingSquidLoss(6, buffer_capacity=200, update_frequency=64)
+        gpu = FlyingSquidLoss(6, buffer_capacity=200, update_frequency=64, device="cuda")
         assert all(b.is_cuda for b in gpu.buffers())
         for votes in batches(L, [64] * 6):
             a = cpu(torch.linspace(-1, 1, 64), torch.as_tensor(votes))
@@ -521,14 +532,14 @@ class TestCheckpoint:
 
     @cuda
     def test_cuda_votes_on_cpu_raise(self):
-        crit = FSLoss(3, device="cuda")
+        crit = FlyingSquidLoss(3, device="cuda")
         with pytest.raises(ValueError, match="weak_labels is on cpu"):
             crit(torch.zeros(2, device="cuda"), torch.zeros(2, 3, dtype=torch.long))
 
     @cuda
     def test_cuda_round_trip_of_state(self, votes6):
         L, _ = votes6
-        crit = FSLoss(6)
+        crit = FlyingSquidLoss(6)
         crit(torch.zeros(30), torch.as_tensor(L[:30]))
         before = crit.predict_proba(L[30:40])
         crit.cuda()
@@ -601,7 +612,7 @@ def multiclass_votes(n=900, m=5, k=4, seed=0, coverage=0.7):
 class TestCrossEntropy:
     def test_reference_with_stand_in_model(self):
         L, _ = multiclass_votes()
-        crit = FSCrossEntropyLoss(5, 4, buffer_capacity=200, update_frequency=50, label_model=CountingModel(4),
+        crit = CrossEntropyLoss(5, 4, buffer_capacity=200, update_frequency=50, label_model=CountingModel(4),
                                   reduction="none")
 
         def predict(model, votes):
@@ -621,7 +632,7 @@ class TestCrossEntropy:
             assert crit.statistics.equal(accumulate(torch.as_tensor(np.array(ref.buffer)), 4))
 
     def test_conventions_and_errors(self):
-        crit = FSCrossEntropyLoss(5, 4, label_model=CountingModel(4), weight=[1.0, 2.0, 1.0, 1.0])
+        crit = CrossEntropyLoss(5, 4, label_model=CountingModel(4), weight=[1.0, 2.0, 1.0, 1.0])
         L, _ = multiclass_votes(n=40)
         x = torch.zeros(40, 4, requires_grad=True)
         crit(x, torch.as_tensor(L)).backward()
@@ -631,14 +642,14 @@ class TestCrossEntropy:
         with pytest.raises(ValueError, match=r"shape \(2, 4\)"):
             crit(torch.zeros(2, 3), torch.zeros(2, 5, dtype=torch.long))
         with pytest.raises(ValueError, match="reduction must be one of"):
-            FSCrossEntropyLoss(5, 4, label_model=CountingModel(4), reduction="avg")
+            CrossEntropyLoss(5, 4, label_model=CountingModel(4), reduction="avg")
         with pytest.raises(ValueError, match="num_classes must be an int >= 2"):
-            FSCrossEntropyLoss(5, 1, label_model=CountingModel(1))
+            CrossEntropyLoss(5, 1, label_model=CountingModel(1))
 
     def test_clamp_and_ignore(self):
         L, _ = multiclass_votes(n=60)
         L[:3] = -1
-        crit = FSCrossEntropyLoss(5, 4, label_model=CountingModel(4), clamp_vals=True, uncovered="ignore",
+        crit = CrossEntropyLoss(5, 4, label_model=CountingModel(4), clamp_vals=True, uncovered="ignore",
                                   reduction="none")
         out = crit(torch.zeros(60, 4), torch.as_tensor(L))
         assert torch.equal(out[:3], torch.zeros(3))
@@ -647,8 +658,8 @@ class TestCrossEntropy:
 
     def test_checkpoint(self):
         L, _ = multiclass_votes(n=300)
-        a = FSCrossEntropyLoss(5, 4, label_model=CountingModel(4), buffer_capacity=100, update_frequency=40)
-        b = FSCrossEntropyLoss(5, 4, label_model=CountingModel(4), buffer_capacity=100, update_frequency=40)
+        a = CrossEntropyLoss(5, 4, label_model=CountingModel(4), buffer_capacity=100, update_frequency=40)
+        b = CrossEntropyLoss(5, 4, label_model=CountingModel(4), buffer_capacity=100, update_frequency=40)
         for votes in batches(L, [30] * 5):
             a(torch.zeros(30, 4), torch.as_tensor(votes))
         b.load_state_dict(a.state_dict())
@@ -659,23 +670,23 @@ class TestCrossEntropy:
     def test_fsloss_with_another_label_model(self, votes6):
         multiclass = pytest.importorskip("weaksup.multiclass")
         L, _ = votes6
-        fs = FSLoss(6, label_model=multiclass.MulticlassLabelModel(2), buffer_capacity=300, update_frequency=150,
+        fs = FlyingSquidLoss(6, label_model=multiclass.MulticlassLabelModel(2), buffer_capacity=300, update_frequency=150,
                     cb=[0.4, 0.6])
         codes = np.where(L == 0, -1, (L + 1) // 2)  # the same items in Snorkel's convention
-        ce = FSCrossEntropyLoss(6, 2, class_balance=[0.4, 0.6], buffer_capacity=300, update_frequency=150)
+        ce = CrossEntropyLoss(6, 2, class_balance=[0.4, 0.6], buffer_capacity=300, update_frequency=150)
         for votes, snorkel in zip(batches(L, [150, 100]), batches(codes, [150, 100])):
             fs(torch.zeros(len(votes)), torch.as_tensor(votes))
             ce(torch.zeros(len(votes), 2), torch.as_tensor(snorkel))
             torch.testing.assert_close(fs.last_targets[:, 0], ce.last_targets[:, 1], rtol=0, atol=1e-12)
         assert fs.statistics.equal(ce.statistics)
         with pytest.raises(ValueError, match="2\\*\\*v = 4"):
-            FSLoss(6, v=2, task_deps=[(0, 1)], lf_task_deps=[(i, i % 2) for i in range(6)],
+            FlyingSquidLoss(6, v=2, task_deps=[(0, 1)], lf_task_deps=[(i, i % 2) for i in range(6)],
                    label_model=multiclass.MulticlassLabelModel(2))(torch.zeros(100, 2), torch.as_tensor(L[:100]))
 
     def test_with_multiclass_label_model(self):
         multiclass = pytest.importorskip("weaksup.multiclass")
         L, _ = multiclass_votes(n=600)
-        crit = FSCrossEntropyLoss(5, 4, buffer_capacity=300, update_frequency=200)
+        crit = CrossEntropyLoss(5, 4, buffer_capacity=300, update_frequency=200)
         assert isinstance(crit.label_model, multiclass.MulticlassLabelModel)
 
         def predict(model, votes):

@@ -16,6 +16,10 @@ from weaksup.nn import FSCrossEntropyLoss, FSLoss, MajorityVoteLoss, OnlineLabel
 from weaksup.statistics import accumulate
 
 
+# FlyingSquid's loss (the fused host path): the triplet mean, uncovered items kept
+FS_EXACT = dict(solve_method="triplet_mean", estimate_balance=False, uncovered="keep")
+
+
 def snapshot(crit):
     """Everything a loss holds: its state dict and its host counters."""
     state = {k: v.clone() for k, v in crit.state_dict().items()}
@@ -215,7 +219,7 @@ class TestRaisingCallChangesNothing:
         dict(weight=np.array([1.0, np.inf, 1.0])),
     ])
     def test_fused_fsloss_bad_call(self, bad):
-        crit = FSLoss(3, buffer_capacity=10, update_frequency=2)
+        crit = FSLoss(3, buffer_capacity=10, update_frequency=2, **FS_EXACT)
         crit(torch.zeros(7), np.array([[1, 0, -1], [1, 1, 1], [-1, -1, 0], [0, 1, 1]] * 2)[:7])
         before = snapshot(crit)
         kwargs = {k: v for k, v in bad.items() if k in ("update_frequency", "weight")}
@@ -232,7 +236,7 @@ class TestFusedStep:
     @pytest.mark.parametrize("cb", [None, [0.3, 0.7]])
     def test_equals_the_label_model(self, cb):
         L, _ = synthetic_votes(n=900, m=7, seed=4, coverage=0.5)
-        crit = FSLoss(7, cb=cb, buffer_capacity=300, update_frequency=100)
+        crit = FSLoss(7, cb=cb, buffer_capacity=300, update_frequency=100, **FS_EXACT)
         for start in range(0, 900, 150):
             votes = L[start : start + 150]
             crit(torch.zeros(150), votes)
@@ -266,7 +270,7 @@ class TestFusedStep:
 
     def test_estimated_balance_equals_the_label_model(self):
         L, _ = synthetic_votes(n=600, m=6, seed=8, balance=0.3)
-        crit = FSLoss(6, buffer_capacity=600, update_frequency=600, estimate_balance=True)
+        crit = FSLoss(6, buffer_capacity=600, update_frequency=600, solve_method="triplet_mean", uncovered="keep")
         crit(torch.zeros(600), L)
         ref = LabelModel(6).fit(L)  # None = estimated from the votes
         want = torch.as_tensor(ref.predict_proba_marginalized(L[:40])).reshape(-1, 1)
@@ -275,8 +279,8 @@ class TestFusedStep:
     def test_host_and_device_votes_mix(self):
         """Votes given as numpy and as tensors go through the same state."""
         L, _ = synthetic_votes(n=400, m=5, seed=2)
-        a = FSLoss(5, buffer_capacity=150, update_frequency=50)
-        b = FSLoss(5, buffer_capacity=150, update_frequency=50)
+        a = FSLoss(5, buffer_capacity=150, update_frequency=50, **FS_EXACT)
+        b = FSLoss(5, buffer_capacity=150, update_frequency=50, **FS_EXACT)
         for i, start in enumerate(range(0, 400, 50)):
             a(torch.zeros(50), L[start : start + 50])
             votes = torch.as_tensor(L[start : start + 50])
@@ -289,7 +293,7 @@ class TestFusedStep:
         device (where reading any value raises) and the votes on the host, steps
         run, refits included."""
         L, _ = synthetic_votes(n=600, m=10, seed=1)
-        crit = FSLoss(10, buffer_capacity=300, update_frequency=64)
+        crit = FSLoss(10, buffer_capacity=300, update_frequency=64, **FS_EXACT)
         crit(torch.zeros(300), L[:300])
         crit.to("meta")
         x = torch.zeros(64, device="meta", requires_grad=True)
@@ -302,7 +306,7 @@ class TestFusedStep:
     def test_cuda_steady_state_has_no_host_sync(self):
         L, _ = synthetic_votes(n=3000, m=10, seed=1)
         votes = torch.as_tensor(L)
-        crit = FSLoss(10, buffer_capacity=1000, update_frequency=256, device="cuda")
+        crit = FSLoss(10, buffer_capacity=1000, update_frequency=256, device="cuda", **FS_EXACT)
         x = torch.zeros(256, device="cuda", requires_grad=True)
         for start in range(0, 1024, 256):  # warm-up
             crit(x, votes[start : start + 256]).backward()
@@ -313,11 +317,38 @@ class TestFusedStep:
                 crit(x, votes[start : start + 256]).backward()
         finally:
             torch.cuda.set_sync_debug_mode(0)
-        cpu = FSLoss(10, buffer_capacity=1000, update_frequency=256)
+        cpu = FSLoss(10, buffer_capacity=1000, update_frequency=256, **FS_EXACT)
         for start in range(0, 2816, 256):
             cpu(torch.zeros(256), votes[start : start + 256])
         torch.testing.assert_close(crit.last_targets.cpu(), cpu.last_targets, rtol=0, atol=1e-12)
         assert crit.statistics.to("cpu").equal(cpu.statistics)
+
+
+class TestDefaults:
+    """Issue 10's defaults (measured by the quality work): pairwise EM for one
+    task, the class balance estimated, uncovered items left out."""
+
+    def test_fsloss_defaults(self):
+        crit = FSLoss(5)
+        assert crit.solve_method == "pairwise_em" and crit.estimate_balance and crit.uncovered == "ignore"
+        seq = FSLoss(4, v=2, task_deps=[(0, 1)], lf_task_deps=[(0, 0), (1, 0), (2, 1), (3, 1)])
+        assert seq.solve_method == "triplet_mean" and not seq.estimate_balance
+        assert FSLoss(4, lf_deps=[(0, 1)]).solve_method == "triplet_mean"
+        assert FSLoss(3, triplets=[(0, 1, 2)]).solve_method == "triplet"
+
+    def test_cross_entropy_defaults(self):
+        crit = FSCrossEntropyLoss(4, 3)
+        assert crit.estimate_balance and crit.uncovered == "ignore"
+
+    def test_default_fsloss_is_the_pairwise_em_model(self):
+        L, _ = synthetic_votes(n=400, m=5, seed=6, balance=0.3)
+        crit = FSLoss(5, buffer_capacity=400, update_frequency=400, reduction="none")
+        out = crit(torch.zeros(400), L)
+        ref = LabelModel(5).fit(L, solve_method="pairwise_em")  # the balance estimated from the votes
+        want = torch.as_tensor(ref.predict_proba_marginalized(L)).reshape(-1, 1)
+        torch.testing.assert_close(crit.last_targets, want, rtol=0, atol=1e-10)
+        uncovered = torch.as_tensor((L == 0).all(1))
+        assert uncovered.any() and torch.equal(out[uncovered], torch.zeros(int(uncovered.sum())))
 
 
 # ---------------------------------------------------------------------------

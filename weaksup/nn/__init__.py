@@ -43,11 +43,17 @@ How the online losses work (the same for all of them):
   ``buffer_capacity`` items stay in the buffer (the earlier ones enter and are
   pushed out by their batch-mates; they are counted in ``items_seen``), the
   refit sees those, and every item of the batch is scored.
-* **Items on which every LF abstains** get the label model's answer for "no
-  LF voted" (``uncovered='keep'``, the default; upstream keeps them too), which
-  for FlyingSquid's model is exactly the class balance, or are left out of the loss
-  (``uncovered='ignore'``: they contribute 0 and do not count in the
-  ``'mean'``). They always enter the buffer, as upstream's do.
+* **Items on which every LF abstains** are left out of the loss
+  (``uncovered='ignore'``, the default: they contribute 0 and do not count in
+  the ``'mean'``) or get the label model's answer for "no LF voted"
+  (``uncovered='keep'``, as upstream), which for FlyingSquid's model is
+  exactly the class balance. They always enter the buffer, as upstream's do.
+* **Defaults** (chosen on measured label and end-model quality): the class
+  balance is estimated from the buffer's votes at each refit unless given
+  (``estimate_balance``), and FSLoss refits weaksup's pairwise-EM model for
+  one task with independent LFs. FlyingSquid's exact loss is
+  ``FSLoss(m, solve_method='triplet_mean', estimate_balance=False,
+  uncovered='keep')``; with it, votes on the host take the fused path below.
 * An **empty batch** changes nothing and returns a zero loss (``'none'``: an
   empty tensor) that still backpropagates.
 * **Data parallel.** Under an initialised ``torch.distributed`` process group
@@ -69,7 +75,7 @@ How the online losses work (the same for all of them):
 * **Devices.** All state lives on the module's device (``device=`` or
   ``.to(device)``). Predictions must be on it; votes may be on it or on the
   host (a numpy array or a CPU tensor: validated there, then moved). With
-  FSLoss's default model (one task, independent LFs, ``triplet_mean``) and
+  FlyingSquid's model (one task, independent LFs, ``triplet_mean``) and
   votes on the host, a step runs *fused*: the codes, the count update and
   the closed-form refit are a few tiny numpy operations on the host (on the
   CPU they work in the loss's own buffers), the device buffers get the same
@@ -91,7 +97,7 @@ The package: :mod:`weaksup.nn._online` (the base class: state, buffer,
 schedule, ``forward``), :mod:`weaksup.nn.losses` (:class:`FSLoss`,
 :class:`FSCrossEntropyLoss`), :mod:`weaksup.nn.majority`
 (:class:`MajorityVoteLoss`), :mod:`weaksup.nn._triplet_path` (the fused host
-step of FSLoss's default model), :mod:`weaksup.nn._config` (construction-time
+step of FSLoss with FlyingSquid's model), :mod:`weaksup.nn._config` (construction-time
 checks and the class balance).
 """
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Optional, Tuple
 
 import torch
 
-from .._validation import check_bool
+from .._validation import check_bool, check_choice
 from ..class_balance import estimate_class_balance, resolve_class_balance
+from ..label_model import SOLVE_METHODS
 from ..statistics import VoteStatistics, accumulate
 
-__all__ = ["BalanceMixin", "check_configuration", "probe_statistics"]
+__all__ = ["BalanceMixin", "check_configuration", "fsloss_model_defaults", "probe_statistics"]
 
 
 def probe_statistics(m: int, k: int, groups) -> VoteStatistics:
@@ -53,3 +54,22 @@ class BalanceMixin:
             return estimate_class_balance(stats)
         return self._uniform
 
+
+
+def fsloss_model_defaults(
+    solve_method: Optional[str], estimate_balance: Optional[bool], *, v: int, lf_deps, triplets, allow_abstentions: bool
+) -> Tuple[str, bool]:
+    """FSLoss's model defaults, in one place: ``solve_method=None`` is weaksup's
+    pairwise EM for one task with independent LFs that may abstain (the better
+    labels on the measured data), ``'triplet'`` when triplets are given, else
+    FlyingSquid's ``'triplet_mean'``; ``estimate_balance=None`` estimates the
+    class balance for one task and keeps it uniform for sequences."""
+    if solve_method is not None:
+        solve_method = check_choice(solve_method, "solve_method", SOLVE_METHODS)
+    elif triplets is not None:
+        solve_method = "triplet"
+    elif v == 1 and not list(lf_deps) and allow_abstentions:
+        solve_method = "pairwise_em"
+    else:
+        solve_method = "triplet_mean"
+    return solve_method, v == 1 if estimate_balance is None else estimate_balance

@@ -1,7 +1,7 @@
-"""The fused host path of :class:`~weaksup.nn.FSLoss`'s default model.
+"""The fused host path of :class:`~weaksup.nn.FSLoss` with FlyingSquid's model.
 
 With one task, conditionally independent LFs and ``solve_method='triplet_mean'``
-(FSLoss's defaults) and votes that arrive on the host (a numpy array or a CPU
+(FlyingSquid's model) and votes that arrive on the host (a numpy array or a CPU
 tensor, as a DataLoader yields them), a whole training step of the loss is a
 handful of tiny array operations on the host plus one matrix-vector product on
 the loss's device:
@@ -214,7 +214,7 @@ class FusedStepMixin:
     """The fused host step of :class:`~weaksup.nn.FSLoss` (mixed in before
     :class:`~weaksup.nn._online.OnlineLabelLoss`).
 
-    A batch takes it when the loss has FSLoss's default model (``_fused``), its
+    A batch takes it when the loss has FlyingSquid's model (``_fused``), its
     votes are integers on the host, and no process group is active; anything
     else (votes already on an accelerator, data parallel) goes the general way
     of the base class, which keeps the same state, so the two mix freely.

@@ -16,12 +16,12 @@ import torch
 
 from .. import functional as WF
 from .._backend import small_cpu_work
-from .._validation import check_bool, check_choice, check_int
+from .._validation import check_bool, check_int
 from ..class_balance import resolve_class_balance
 from ..conventions import check_votes
-from ..label_model import SOLVE_METHODS, LabelModel
+from ..label_model import LabelModel
 from ..statistics import VoteStatistics
-from ._config import BalanceMixin, check_configuration, probe_statistics
+from ._config import BalanceMixin, check_configuration, fsloss_model_defaults, probe_statistics
 from ._batch import Batch, optional_float_buffer
 from ._online import OnlineLabelLoss
 from ._triplet_path import FusedStepMixin
@@ -76,9 +76,15 @@ class FSLoss(BalanceMixin, FusedStepMixin, OnlineLabelLoss):
         weight: rescaling weight broadcast against the ``(n, v)`` loss (as in
             :class:`torch.nn.BCEWithLogitsLoss`). Default: ``None``.
         uncovered: items on which every LF abstains: ``'keep'`` (soft label =
-            the class balance) or ``'ignore'`` (left out). Default: ``'keep'``.
+            the class balance, as upstream) or ``'ignore'`` (left out of the
+            loss). Default: ``'ignore'``.
         solve_method: the label model's ``solve_method`` (one of
-            ``weaksup.label_model.SOLVE_METHODS``). Default: ``'triplet_mean'``.
+            ``weaksup.label_model.SOLVE_METHODS``). Default: ``None``:
+            ``'pairwise_em'`` for one task with independent LFs that may abstain
+            (the better labels on real data), ``'triplet'`` when ``triplets`` are given, else
+            ``'triplet_mean'`` (FlyingSquid's). FlyingSquid's exact loss is
+            ``FSLoss(m, solve_method='triplet_mean', estimate_balance=False,
+            uncovered='keep')``.
         triplet_seed: seed of the label model's triplet shuffle. Default: 0.
         label_model: another label model to refit instead of FlyingSquid's,
             for example ``MulticlassLabelModel(2)`` (its class 0 is the
@@ -94,7 +100,8 @@ class FSLoss(BalanceMixin, FusedStepMixin, OnlineLabelLoss):
         estimate_balance: with neither ``cb`` nor ``Y_dev``, estimate the class
             balance from the buffer's votes at each refit
             (:func:`weaksup.class_balance.estimate_class_balance`) instead of
-            using the uniform one. Default: ``False`` (uniform, as upstream).
+            using the uniform one (upstream's). Default: ``None``: estimate for
+            one task, uniform for sequences (``v > 1``).
         check_logits: refuse NaN/inf logits with a clear error; ``None``:
             where the logits are on the CPU (on an accelerator the check would
             wait for the device every step). Default: ``None``.
@@ -160,19 +167,21 @@ class FSLoss(BalanceMixin, FusedStepMixin, OnlineLabelLoss):
         *,
         reduction: str = "mean",
         weight: Any = None,
-        uncovered: str = "keep",
-        solve_method: str = "triplet_mean",
+        uncovered: str = "ignore",
+        solve_method: Optional[str] = None,
         triplet_seed: Optional[int] = 0,
         label_model: Any = None,
         distributed: Optional[bool] = None,
         process_group: Any = None,
-        estimate_balance: bool = False,
+        estimate_balance: Optional[bool] = None,
         check_logits: Optional[bool] = None,
     ) -> None:
         m = check_int(m, "m", minimum=1)
         v = check_int(v, "v", minimum=1)
-        solve_method = check_choice(solve_method, "solve_method", SOLVE_METHODS)
         allow_abstentions = check_bool(bool(allow_abstentions), "allow_abstentions")
+        solve_method, estimate_balance = fsloss_model_defaults(
+            solve_method, estimate_balance, v=v, lf_deps=lf_deps, triplets=triplets, allow_abstentions=allow_abstentions
+        )
         graph_model = LabelModel(
             m, v=v, y_edges=list(task_deps), lambda_y_edges=list(lf_task_deps), lambda_edges=list(lf_deps),
             allow_abstentions=allow_abstentions, triplets=triplets, triplet_seed=triplet_seed,
@@ -207,7 +216,7 @@ class FSLoss(BalanceMixin, FusedStepMixin, OnlineLabelLoss):
         self.register_buffer("_vote_lut", torch.tensor([0, -1, 1], dtype=torch.int8), persistent=False)
         self._custom_model = label_model is not None
         self._model = graph_model if label_model is None else label_model
-        # FSLoss's defaults (one task, independent LFs, the triplet mean): the fused host step
+        # FlyingSquid's model (one task, independent LFs, the triplet mean): the fused host step
         fused = label_model is None and v == 1 and graph_model.graph.independent and solve_method == "triplet_mean"
         self._init_fused(fused and allow_abstentions, self.class_balance if self.class_balance is not None else self._uniform)
         probe = probe_statistics(m, 2, groups)
@@ -368,14 +377,17 @@ class FSCrossEntropyLoss(BalanceMixin, OnlineLabelLoss):
             Default: ``None``.
         reduction: ``'none' | 'mean' | 'sum'``. Default: ``'mean'``.
         uncovered: items on which every LF abstains: ``'keep'`` (soft label =
-            the model's answer for no votes) or ``'ignore'``. Default: ``'keep'``.
+            the model's answer for no votes) or ``'ignore'`` (left out of the
+            loss). Default: ``'ignore'``.
         device: where the state lives. Default: ``'cpu'``.
         label_model: the label model to refit: any object implementing
             :class:`weaksup.base.LabelModelProtocol`. Default:
             ``MulticlassLabelModel(cardinality=k)`` built with ``model_options``.
         model_options: keyword arguments for the default label model.
-        distributed, process_group, estimate_balance, check_logits: as in
-            :class:`FSLoss`.
+        estimate_balance: with neither ``class_balance`` nor ``Y_dev``,
+            estimate the balance from the buffer's votes at each refit instead
+            of the uniform one. Default: ``True``.
+        distributed, process_group, check_logits: as in :class:`FSLoss`.
 
     Adding a class (a new label during training): :meth:`add_class` or
     :meth:`resize` migrate the buffer, the statistics and the model without
@@ -414,13 +426,13 @@ class FSCrossEntropyLoss(BalanceMixin, OnlineLabelLoss):
         clamp_vals: bool = False,
         weight: Any = None,
         reduction: str = "mean",
-        uncovered: str = "keep",
+        uncovered: str = "ignore",
         device: Any = "cpu",
         label_model: Any = None,
         model_options: Optional[Dict[str, Any]] = None,
         distributed: Optional[bool] = None,
         process_group: Any = None,
-        estimate_balance: bool = False,
+        estimate_balance: bool = True,
         check_logits: Optional[bool] = None,
     ) -> None:
         m = check_int(m, "m", minimum=1)

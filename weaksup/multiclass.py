@@ -270,8 +270,8 @@ class MulticlassLabelModel:
     ) -> "MulticlassLabelModel":
         """Fit from statistics alone; returns ``self``.
 
-        Reads only ``stats`` (no pass over items): ``O(n_iter m^2 k^3)`` for
-        ``"pairwise_em"``. Runs on the statistics' device without host syncs
+        Reads only ``stats`` (no pass over items): ``O(n_iter R^2 k)`` for
+        ``"pairwise_em"``, ``R <= m (k + 1)`` the responses the LFs give. Runs on the statistics' device without host syncs
         for ``"pairwise_em"`` (``"flyingsquid"`` goes through
         :class:`weaksup.LabelModel`, which reads a few scalars back). A fitted
         model checks that ``stats`` has its number of LFs.
@@ -309,7 +309,6 @@ class MulticlassLabelModel:
             self.statistics_ = stats
             self.n_lfs_ = stats.n_lfs
         return self
-
 
     # ---- FlyingSquid, exact for k = 2, one-vs-all beyond -------------------
     def _fit_flyingsquid(self, stats: VoteStatistics, pi: torch.Tensor) -> None:

@@ -271,9 +271,9 @@ class MulticlassLabelModel:
         """Fit from statistics alone; returns ``self``.
 
         Reads only ``stats`` (no pass over items): ``O(n_iter R^2 k)`` for
-        ``"pairwise_em"``, ``R <= m (k + 1)`` the responses the LFs give. Runs on the statistics' device without host syncs
-        for ``"pairwise_em"`` (``"flyingsquid"`` goes through
-        :class:`weaksup.LabelModel`, which reads a few scalars back). A fitted
+        ``"pairwise_em"``, ``R <= m (k + 1)`` the responses the LFs give. Runs
+        on the statistics' device; ``"flyingsquid"`` goes through
+        :class:`weaksup.LabelModel`, which reads a few scalars back. A fitted
         model checks that ``stats`` has its number of LFs.
         """
         return self._fit(stats, class_balance, Y_dev, check_m=True)

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from _robustness_cases import FITTED, entry_points, outcome, second_calls, twin_outcome
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+TWIN_SETTINGS = settings(SETTINGS, max_examples=100)
 ENTRY_POINTS = entry_points()
 
 
@@ -34,7 +35,7 @@ def test_valid_result_or_clear_error(name):
 # ---- twins: a rejected call changes nothing ------------------------------------------
 @pytest.mark.parametrize("name", sorted(FITTED))
 def test_rejected_call_leaves_a_twin(name):
-    @SETTINGS
+    @TWIN_SETTINGS
     @given(second_calls(name))
     def check(call):
         assert twin_outcome(name, call) != "rejected, CHANGED"

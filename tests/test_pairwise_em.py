@@ -73,3 +73,29 @@ def test_many_classes_never_build_dense_tables():
     torch.testing.assert_close(total, torch.ones_like(total))
     scores = independent_log_scores(codes, **posterior_terms(C, pi.log(), torch.ones(m, dtype=torch.float64)))
     assert scores.shape == (n, k) and bool(torch.isfinite(scores).all())
+
+
+def test_warm_start_and_tolerance():
+    """A refit started from a previous fit continues its iterations exactly;
+    with a tolerance it stops where nothing moves; a response the previous
+    fit never saw starts from the prior."""
+    L, _, params = synthetic.many_classes(n=2000, seed=11)
+    k = params.confusion.shape[2]
+    codes = torch.as_tensor(L)
+    stats = accumulate(codes, k)
+    pi = torch.full((k,), 1.0 / k, dtype=torch.float64)
+    options = dict(prior_strength=10.0, prior_items=10.0)
+    first, _ = fit_pairwise_active(stats, pi, n_iter=40, **options)
+    longer, _ = fit_pairwise_active(stats, pi, n_iter=41, **options)
+    resumed, _ = fit_pairwise_active(stats, pi, n_iter=1, init=first, **options)
+    torch.testing.assert_close(resumed.dense(), longer.dense(), rtol=0, atol=1e-12)
+    converged, _ = fit_pairwise_active(stats, pi, n_iter=400, **options)
+    stopped, _ = fit_pairwise_active(stats, pi, n_iter=400, init=converged, tol=1e-8, **options)
+    torch.testing.assert_close(stopped.dense(), converged.dense(), rtol=0, atol=1e-6)
+    shifted = codes.clone()
+    shifted[:50, 0] = (shifted[:50, 0].clamp(min=0) + 1) % k
+    C, _ = fit_pairwise_active(accumulate(shifted, k), pi, n_iter=5, init=converged, **options)
+    total = C.abstain.index_add(0, C.lf, C.votes)
+    torch.testing.assert_close(total, torch.ones_like(total))
+    with pytest.raises(ValueError, match="init must be a confusion"):
+        fit_pairwise_active(accumulate(codes[:, :3], k), pi, init=converged)

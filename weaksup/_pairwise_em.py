@@ -24,9 +24,9 @@ from typing import Optional, Tuple
 
 import torch
 
+from ._backend import TINY as _TINY
 from .statistics import VoteStatistics
 
-_TINY = 1e-300
 # the largest share of a class an LF's votes may take (keeps P(abstain | y) > 0)
 _MAX_VOTE_SHARE = 1.0 - 1e-6
 # the smallest class share an estimated balance may give
@@ -142,11 +142,25 @@ def fit_pairwise_active(
     prior_items: float = 100.0,
     pair_tolerance: Optional[float] = 0.01,
     pi_start: Optional[torch.Tensor] = None,
+    init: Optional[ActiveConfusion] = None,
+    tol: Optional[float] = None,
 ) -> Tuple[ActiveConfusion, torch.Tensor]:
     """Class-conditional LF parameters by EM on the pairwise composite
     likelihood: :func:`weaksup._multiclass_solvers.fit_pairwise` on the
     responses in use, with the same arguments (but the statistics themselves,
     dense or compact, instead of ``co_votes``).
+
+    Two options for refits (a loss refitting as its buffer moves), which
+    change the result from a fresh fit's:
+
+    Args:
+        init: start from this confusion (a previous fit of the same LFs and
+            classes) instead of the prior: its rows for the responses given
+            now, the prior's for responses it lacks, each LF's column
+            renormalised. The prior itself (``prior_strength``,
+            ``prior_items``) stays the one of the current statistics.
+        tol: on the CPU, stop once no probability moves by more than ``tol``
+            in a step (reads one number back per step; ignored elsewhere).
 
     Returns:
         ``(C, pi)``: the :class:`ActiveConfusion` and the ``(k,)`` class
@@ -167,7 +181,11 @@ def fit_pairwise_active(
     omega, pair_w = off_diag, None
     prior_ab, prior_v = prior_items * abstain0 * pi, prior_items * votes0 * pi
     abstain, votes = abstain0, votes0
+    if init is not None:
+        abstain, votes = _warm_start(L, init, abstain0, votes0)
+    check = tol is not None and device.type == "cpu"
     for _ in range(n_iter):
+        previous = (abstain, votes)
         flat_C = torch.cat([abstain, votes])[L.source]  # (R', k) the given responses
         Z = (flat_C * pi) @ flat_C.T  # P(r_i, r_j) of every pair and cell
         if pair_tolerance is not None:
@@ -194,7 +212,30 @@ def fit_pairwise_active(
         joint_ab = exp_ab + prior_ab
         total = joint_ab.index_add(0, L.lf_v, joint_v).clamp(min=_TINY)
         abstain, votes = joint_ab / total, joint_v / total[L.lf_v]
+        if check:
+            moved = max(float((abstain - previous[0]).abs().max()),
+                        float((votes - previous[1]).abs().max()) if votes.numel() else 0.0)
+            if moved < tol:
+                break
     return ActiveConfusion(abstain, votes, L.lf_v, L.cls_v), pi
+
+
+def _warm_start(L: _Layout, init: ActiveConfusion, abstain0: torch.Tensor, votes0: torch.Tensor):
+    """``init``'s rows where it has the response, the prior's elsewhere, renormalised per LF and class."""
+    if tuple(init.abstain.shape) != (L.m, L.k):
+        raise ValueError(f"init must be a confusion of {L.m} LFs x {L.k} classes, got {tuple(init.abstain.shape)}")
+    device = abstain0.device
+    abstain = init.abstain.to(device=device, dtype=torch.float64)
+    votes = votes0.clone()
+    known = init.responses().to(device)
+    wanted = L.lf_v * L.k + L.cls_v
+    if known.numel() and wanted.numel():
+        order = known.argsort()
+        pos = torch.searchsorted(known[order], wanted).clamp(max=known.numel() - 1)
+        hit = known[order][pos] == wanted
+        votes[hit] = init.votes.to(device=device, dtype=torch.float64)[order][pos[hit]]
+    total = abstain.index_add(0, L.lf_v, votes).clamp(min=_TINY)
+    return abstain / total, votes / total[L.lf_v]
 
 
 def abstain_fit_active(

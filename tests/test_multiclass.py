@@ -602,3 +602,58 @@ def test_many_classes_fit_without_dense_tables():
     np.testing.assert_allclose(p.sum(1), 1)
     covered = (L >= 0).any(1)
     assert (p.argmax(1) == Y)[covered].mean() > 0.95
+
+
+# ---------------------------------------------------------------------------
+# warm start (refits of a loss whose buffer moves)
+# ---------------------------------------------------------------------------
+def test_warm_start_continues_the_previous_em_run():
+    """With the class balance fixed, a warm refit of n_iter=1 on the same statistics
+    is exactly one more EM step: 10 + 1 steps equal 11 cold steps."""
+    L, _ = votes(k=3)
+    cold = MulticlassLabelModel(3, n_iter=11).fit(L, class_balance="uniform")
+    warm = MulticlassLabelModel(3, n_iter=10, warm_start=True).fit(L, class_balance="uniform")
+    warm.set_params(n_iter=1).fit(L, class_balance="uniform")
+    np.testing.assert_allclose(warm.confusion_.numpy(), cold.confusion_.numpy(), atol=1e-12)
+    np.testing.assert_allclose(warm.predict_proba(L), cold.predict_proba(L), atol=1e-12)
+
+
+@pytest.mark.parametrize("as_dense", [False, True])
+def test_fit_statistics_init_is_explicit_and_checkpointable(as_dense):
+    """A loss keeps the confusion (a buffer) and passes it as init: same result as warm_start."""
+    L, _ = votes(k=3)
+    first = MulticlassLabelModel(3, n_iter=10).fit(L, class_balance="uniform")
+    init = first.confusion_ if as_dense else first.confusion_active_
+    stats = accumulate(torch.as_tensor(L[:400]), 3)
+    explicit = MulticlassLabelModel(3, n_iter=3).fit_statistics(stats, class_balance="uniform", init=init)
+    implicit = MulticlassLabelModel(3, n_iter=10, warm_start=True).fit(L, class_balance="uniform")
+    implicit.set_params(n_iter=3).fit_statistics(stats, class_balance="uniform")
+    np.testing.assert_allclose(explicit.confusion_.numpy(), implicit.confusion_.numpy(), atol=1e-12)
+
+
+def test_warm_refits_stay_close_to_cold_fits():
+    L, _ = votes(n=1200, k=3)
+    model = MulticlassLabelModel(3, warm_start=True, tol=1e-6)
+    model.fit(L[:600])
+    model.fit(L)  # statistics moved: warm start from the first fit
+    cold = MulticlassLabelModel(3).fit(L)
+    np.testing.assert_allclose(model.predict_proba(L), cold.predict_proba(L), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "init,error",
+    [(torch.zeros(5, 3, 3), ValueError), ("previous", TypeError), (torch.full((5, 4, 3), float("nan")), ValueError)],
+)
+def test_bad_init_is_refused_and_changes_nothing(init, error):
+    L, _ = votes(k=3)
+    model, twin = MulticlassLabelModel(3).fit(L), MulticlassLabelModel(3).fit(L)
+    with pytest.raises(error, match="init"):
+        model.fit_statistics(accumulate(torch.as_tensor(L), 3), init=init)
+    assert_same_state(model, twin)
+
+
+@pytest.mark.parametrize("params,match", [({"tol": 0}, "tol must be"), ({"warm_start": 1}, "warm_start must be")])
+def test_warm_start_options_are_checked(params, match):
+    L, _ = votes(k=3)
+    with pytest.raises(ValueError, match=match):
+        MulticlassLabelModel(3, **params).fit(L)

@@ -77,18 +77,22 @@ def fit_class_conditional(
     prior_items: float,
     pair_tolerance: Optional[float],
     abstain_weight: float,
+    tol: Optional[float] = None,
+    init: Optional[ActiveConfusion] = None,
 ) -> ClassConditionalFit:
     """Fit the model on ``stats`` with the class balance ``pi`` ``(k,)`` fixed.
 
-    The options are :class:`weaksup.MulticlassLabelModel`'s (validated there).
-    Reads only the statistics, dense or compact: ``O(n_iter R^2 k)`` with ``R``
-    the responses given (at most ``m (k + 1)``).
+    The options are :class:`weaksup.MulticlassLabelModel`'s (validated there);
+    ``init`` (a previous fit's confusion) and ``tol`` (early stop on the CPU)
+    are :func:`~weaksup._pairwise_em.fit_pairwise_active`'s. Reads only the
+    statistics, dense or compact: ``O(n_iter R^2 k)`` with ``R`` the responses
+    given (at most ``m (k + 1)``).
     """
     m, k = stats.n_lfs, stats.cardinality
     pi = pi.to(device=stats.device, dtype=torch.float64)
     C, pi = fit_pairwise_active(
         stats, pi, n_iter=n_iter, prior_accuracy=prior_accuracy, prior_strength=prior_strength,
-        prior_items=prior_items, pair_tolerance=pair_tolerance,
+        prior_items=prior_items, pair_tolerance=pair_tolerance, init=init, tol=tol,
     )
     # tempered abstention evidence, and none from LFs whose pairs the model cannot fit
     fit = abstain_fit_active(stats, C, pi, pair_tolerance=pair_tolerance)
@@ -133,3 +137,27 @@ def class_conditional_log_scores(
         hit = codes[..., None] == values
         codes = torch.where(hit.any(-1), hit.to(torch.int64).argmax(-1), torch.full_like(codes, -1, dtype=torch.int64))
     return independent_log_scores(codes, **fit.terms)
+
+
+def as_active(init: Any, m: int, k: int) -> ActiveConfusion:
+    """A warm start for ``m`` LFs and ``k`` classes: an ``ActiveConfusion`` or a
+    dense ``(m, k + 1, k)`` confusion (response 0 = abstain), checked."""
+    if isinstance(init, ActiveConfusion):
+        C = init
+    elif isinstance(init, torch.Tensor):
+        if tuple(init.shape) != (m, k + 1, k):
+            raise ValueError(f"init must be a confusion of shape ({m}, {k + 1}, {k}), got {tuple(init.shape)}")
+        dense = init.detach().to(torch.float64)
+        lf = torch.arange(m, device=dense.device).repeat_interleave(k)
+        cls = torch.arange(k, device=dense.device).repeat(m)
+        C = ActiveConfusion(dense[:, 0], dense[:, 1:].reshape(m * k, k), lf, cls)
+    else:
+        raise TypeError(f"init must be a previous confusion (confusion_ or confusion_active_), got {type(init).__name__}")
+    if C.n_lfs != m or C.cardinality != k:
+        raise ValueError(f"init must be a confusion of {m} LFs x {k} classes, got {C.n_lfs} x {C.cardinality}")
+    if C.abstain.device.type == "cpu" and not (
+        bool(torch.isfinite(C.abstain).all()) and bool(torch.isfinite(C.votes).all())
+        and bool((C.abstain >= 0).all()) and bool((C.votes >= 0).all())
+    ):
+        raise ValueError("init must hold finite, non-negative probabilities")
+    return C

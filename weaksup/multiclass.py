@@ -56,8 +56,8 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from ._backend import TINY, ArrayLike, as_tensor, small_cpu_work
-from ._class_conditional import DEFAULT_OPTIONS, class_conditional_log_scores, fit_class_conditional
-from ._validation import check_choice, check_int, check_real
+from ._class_conditional import DEFAULT_OPTIONS, as_active, class_conditional_log_scores, fit_class_conditional
+from ._validation import check_bool, check_choice, check_int, check_real
 from .base import NotFittedError, unchanged_on_error
 from .class_balance import estimate_class_balance, resolve_class_balance
 from .conventions import check_votes, warn_if_convention_misread
@@ -101,6 +101,14 @@ class MulticlassLabelModel:
             model fits its pairs (0 for an LF whose pairs are down-weighted
             by a quarter on average: copies of one another, shared keywords).
             Default: 0.75.
+        tol: stop ``"pairwise_em"`` early once no probability moves by more
+            than ``tol`` in a step (CPU only; ``None``: always ``n_iter``
+            steps). Default: None.
+        warm_start: refits start EM from the previous fit's confusion
+            (scikit-learn's meaning) instead of the prior: with ``tol`` or a
+            small ``n_iter``, a refit on statistics that moved a little costs
+            a few steps, and the result is an online-EM approximation of a
+            fresh fit. Default: False.
 
     Attributes (after ``fit``):
         n_lfs_: ``m``.
@@ -149,6 +157,8 @@ class MulticlassLabelModel:
         prior_items: float = DEFAULT_OPTIONS["prior_items"],
         pair_tolerance: Optional[float] = DEFAULT_OPTIONS["pair_tolerance"],
         abstain_weight: float = DEFAULT_OPTIONS["abstain_weight"],
+        tol: Optional[float] = None,
+        warm_start: bool = False,
     ) -> None:
         self.cardinality = cardinality
         self.method = method
@@ -158,6 +168,8 @@ class MulticlassLabelModel:
         self.prior_items = prior_items
         self.pair_tolerance = pair_tolerance
         self.abstain_weight = abstain_weight
+        self.tol = tol
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------
     # scikit-learn style parameters
@@ -204,6 +216,8 @@ class MulticlassLabelModel:
         check_real(self.prior_items, "prior_items", low=0)
         check_real(self.abstain_weight, "abstain_weight", low=0, high=1)
         check_real(self.pair_tolerance, "pair_tolerance", low=0, low_open=True, allow_none=True)
+        check_real(self.tol, "tol", low=0, low_open=True, allow_none=True)
+        check_bool(self.warm_start, "warm_start")
 
     def _options(self) -> Dict[str, Any]:
         """The solver options as plain Python numbers."""
@@ -212,6 +226,7 @@ class MulticlassLabelModel:
             n_iter=int(self.n_iter), prior_accuracy=float(self.prior_accuracy),
             prior_strength=float(self.prior_strength), prior_items=float(self.prior_items),
             pair_tolerance=None if tol is None else float(tol), abstain_weight=float(self.abstain_weight),
+            tol=None if self.tol is None else float(self.tol),
         )
 
     # ------------------------------------------------------------------
@@ -267,8 +282,15 @@ class MulticlassLabelModel:
         stats: VoteStatistics,
         class_balance: Optional[ArrayLike] = None,
         Y_dev: Optional[ArrayLike] = None,
+        init: Optional[Any] = None,
     ) -> "MulticlassLabelModel":
         """Fit from statistics alone; returns ``self``.
+
+        ``init`` (``"pairwise_em"``): start EM from this confusion, a previous
+        fit's ``confusion_active_`` or dense ``confusion_`` of the same LFs and
+        classes, instead of the prior (what ``warm_start=True`` does with the
+        model's own last fit). A loss that refits as its buffer moves keeps
+        the confusion and passes it here, so a reloaded checkpoint refits the same.
 
         Reads only ``stats`` (no pass over items): ``O(n_iter R^2 k)`` for
         ``"pairwise_em"``, ``R <= m (k + 1)`` the responses the LFs give. Runs
@@ -276,9 +298,9 @@ class MulticlassLabelModel:
         :class:`weaksup.LabelModel`, which reads a few scalars back. A fitted
         model checks that ``stats`` has its number of LFs.
         """
-        return self._fit(stats, class_balance, Y_dev, check_m=True)
+        return self._fit(stats, class_balance, Y_dev, check_m=True, init=init)
 
-    def _fit(self, stats, class_balance, Y_dev, check_m: bool) -> "MulticlassLabelModel":
+    def _fit(self, stats, class_balance, Y_dev, check_m: bool, init: Optional[Any] = None) -> "MulticlassLabelModel":
         # validate everything, then change state
         self._check_params()
         k = self.cardinality
@@ -292,6 +314,12 @@ class MulticlassLabelModel:
         if self.method == "flyingsquid" and stats.n_lfs < 3:
             raise ValueError(f"method='flyingsquid' needs at least 3 LFs (the triplet method), got {stats.n_lfs}")
         pi = resolve_class_balance(class_balance, Y_dev, cardinality=k, convention="snorkel")
+        if init is None and self.warm_start:
+            previous = getattr(self, "confusion_active_", None)
+            if previous is not None and (previous.n_lfs, previous.cardinality) == (stats.n_lfs, k):
+                init = previous
+        if init is not None:
+            init = as_active(init, stats.n_lfs, k)
         with small_cpu_work(stats.device), unchanged_on_error(self):
             pi = (estimate_class_balance(stats) if pi is None else pi).to(stats.device)
             self._balance_args = (class_balance, Y_dev)
@@ -299,7 +327,7 @@ class MulticlassLabelModel:
             if self.method == "flyingsquid":
                 self._fit_flyingsquid(stats, pi)
             else:
-                self._em_fit = fit_class_conditional(stats, pi, **self._options())
+                self._em_fit = fit_class_conditional(stats, pi, init=init, **self._options())
                 self.confusion_ = self._em_fit.confusion
                 self.confusion_active_ = self._em_fit.active
                 self.accuracies_ = self._em_fit.accuracies

@@ -25,7 +25,8 @@ from typing import Optional, Tuple
 
 import torch
 
-_TINY = 1e-300
+from ._backend import TINY
+
 # the largest share of a class an LF's votes may take (keeps P(abstain | y) > 0)
 _MAX_VOTE_SHARE = 1.0 - 1e-6
 # the smallest class share an estimated balance may give
@@ -76,10 +77,10 @@ def prior_precision(vote_rate: torch.Tensor, pi: torch.Tensor, accuracy: float, 
     """
     m, k = vote_rate.shape
     pi = pi.to(torch.float64)
-    cap = max_recall * pi[None, :] / vote_rate.clamp(min=_TINY)  # (m, k): largest consistent precision
+    cap = max_recall * pi[None, :] / vote_rate.clamp(min=TINY)  # (m, k): largest consistent precision
     diag = torch.minimum(torch.full_like(cap, accuracy), cap)
     diag = torch.maximum(diag, torch.minimum(pi[None, :].expand(m, k), cap))  # never below chance unless forced
-    rest = pi[None, None, :] / (1.0 - pi[None, :, None]).clamp(min=_TINY)  # (1, c, y): share of the others
+    rest = pi[None, None, :] / (1.0 - pi[None, :, None]).clamp(min=TINY)  # (1, c, y): share of the others
     eye = torch.eye(k, dtype=torch.bool, device=vote_rate.device)
     q = torch.where(eye, diag[:, :, None].expand(m, k, k), (1.0 - diag)[:, :, None] * rest)
     return q
@@ -97,7 +98,7 @@ def confusion_from_precision(vote_rate: torch.Tensor, precision: torch.Tensor, p
         ``(m, k + 1, k)`` confusion; where the votes would take more than all
         of a class (inconsistent with ``pi``) they are scaled down to fit.
     """
-    votes = vote_rate[:, :, None] * precision / pi.clamp(min=_TINY)
+    votes = vote_rate[:, :, None] * precision / pi.clamp(min=TINY)
     total = votes.sum(1, keepdim=True)
     votes = votes / (total / _MAX_VOTE_SHARE).clamp(min=1.0)
     return torch.cat([(1.0 - votes.sum(1, keepdim=True)).clamp(min=0.0), votes], 1)
@@ -105,7 +106,7 @@ def confusion_from_precision(vote_rate: torch.Tensor, precision: torch.Tensor, p
 
 def _pair_misfit(flat_T: torch.Tensor, Z: torch.Tensor, n: torch.Tensor, lf_of: torch.Tensor, m: int) -> torch.Tensor:
     """``(m, m)`` ``n KL(observed || model)`` of every pair's joint table (a G-statistic / 2)."""
-    cell = flat_T * (flat_T / (n * Z).clamp(min=_TINY)).clamp(min=_TINY).log()
+    cell = flat_T * (flat_T / (n * Z).clamp(min=TINY)).clamp(min=TINY).log()
     return torch.zeros((m, m), dtype=torch.float64, device=flat_T.device).index_put_(
         (lf_of[:, None].expand_as(cell), lf_of[None, :].expand_as(cell)), cell, accumulate=True
     )
@@ -173,7 +174,7 @@ def abstain_fit(
     df = (responses - 1.0).clamp(min=0)[:, None] * (responses - 1.0).clamp(min=0)[None, :]
     excess = (G - noise * df / 2.0).clamp(min=0)
     off_diag = 1.0 - torch.eye(m, dtype=torch.float64, device=device)
-    omega = off_diag / (1.0 + excess / (pair_tolerance * n).clamp(min=_TINY))
+    omega = off_diag / (1.0 + excess / (pair_tolerance * n).clamp(min=TINY))
     mean_w = omega.sum(1) / (m - 1)
     return (1.0 - (1.0 - mean_w) / fade).clamp(0.0, 1.0)
 
@@ -185,8 +186,8 @@ def pairwise_em(
     *,
     n_iter: int = 100,
     prior_accuracy: float = 0.9,
-    prior_strength: float = 50.0,
-    prior_items: float = 100.0,
+    prior_strength: float = 10.0,
+    prior_items: float = 10.0,
     pair_tolerance: Optional[float] = 0.01,
 ) -> torch.Tensor:
     """Class-conditional LF parameters for a known class balance ``pi``;
@@ -204,8 +205,8 @@ def fit_pairwise(
     *,
     n_iter: int = 100,
     prior_accuracy: float = 0.9,
-    prior_strength: float = 50.0,
-    prior_items: float = 100.0,
+    prior_strength: float = 10.0,
+    prior_items: float = 10.0,
     pair_tolerance: Optional[float] = 0.01,
     pi_start: Optional[torch.Tensor] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -252,8 +253,8 @@ def fit_pairwise(
         pi: ``(k,)`` class balance (fixed), or ``None``: estimate it.
         n_iter: EM steps. Default: 100.
         prior_accuracy: the prior's ``P(Y = c | vote c)``. Default: 0.9.
-        prior_strength: pseudo-votes of the prior per (LF, voted class). Default: 50.
-        prior_items: pseudo-items per class and LF spread as the starting model. Default: 100.
+        prior_strength: pseudo-votes of the prior per (LF, voted class). Default: 10.
+        prior_items: pseudo-items per class and LF spread as the starting model. Default: 10.
         pair_tolerance: KL (nats per item) at which a pair's weight halves;
             ``None`` disables the weighting. Default: 0.01.
         pi_start: starting balance when ``pi`` is estimated (default: uniform).
@@ -297,24 +298,24 @@ def fit_pairwise(
             flat_C = flat_C[active]
         Z = (flat_C * pi) @ flat_C.T  # P(r_i, r_j) of every pair and cell
         if pair_tolerance is not None:
-            omega = off_diag / (1.0 + (_pair_misfit(flat_T, Z, n, lf_of, m) / (pair_tolerance * n).clamp(min=_TINY)).clamp(min=0))
+            omega = off_diag / (1.0 + (_pair_misfit(flat_T, Z, n, lf_of, m) / (pair_tolerance * n).clamp(min=TINY)).clamp(min=0))
             pair_w = omega[lf_of][:, lf_of]
-        W = flat_T / Z.clamp(min=_TINY)  # 0 where the pair never gave that cell
+        W = flat_T / Z.clamp(min=TINY)  # 0 where the pair never gave that cell
         if pair_w is not None:
             W = W * pair_w
         expected = flat_C * pi * (W @ flat_C)  # sum over partners of counts x P(y | cell)
         if active is not None:
             expected = torch.zeros((m * (k + 1), k), dtype=torch.float64, device=device).index_copy_(0, active, expected)
-        expected = expected.reshape(m, k + 1, k) / omega.sum(1).clamp(min=_TINY)[:, None, None]
+        expected = expected.reshape(m, k + 1, k) / omega.sum(1).clamp(min=TINY)[:, None, None]
         if estimate:
             pi = (expected.sum(1).mean(0) / n.clamp(min=1.0)).clamp(min=_PI_FLOOR)
             pi = pi / pi.sum()
             w = prior_precision(vote_rate, pi, prior_accuracy)
             prior_joint = prior_items * confusion_from_precision(vote_rate, w, pi) * pi
-        q = (expected[:, 1:, :] + prior_strength * w) / (votes[:, :, None] + prior_strength).clamp(min=_TINY)
+        q = (expected[:, 1:, :] + prior_strength * w) / (votes[:, :, None] + prior_strength).clamp(min=TINY)
         q = torch.where(has[:, :, None], q, w)
         joint = torch.cat([expected[:, :1, :], votes[:, :, None] * q], 1) + prior_joint  # (m, k+1, k)
-        C = joint / joint.sum(1, keepdim=True).clamp(min=_TINY)
+        C = joint / joint.sum(1, keepdim=True).clamp(min=TINY)
     return C, pi
 
 

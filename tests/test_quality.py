@@ -148,3 +148,24 @@ def test_agreement_accuracies_find_a_bad_lf():
     L, Y, _ = S.adversarial(n=4000, m=8, n_bad=1, seed=0)
     est = agreement_accuracies(accumulate(torch.as_tensor(L), 2).co_votes)
     assert int(est.argmin()) == 0
+
+
+# ---------------------------------------------------------------------------
+# online refits: a warm start gives the labels of a fresh fit
+# ---------------------------------------------------------------------------
+def test_warm_started_refits_match_fresh_fits():
+    """A ring buffer of 256 items moving by 64 per step (a loss's refits):
+    warm-started EM with ``tol=1e-4`` gives the labels of a cold fit on the
+    same statistics, probabilities within 0.01."""
+    from weaksup.datasets import load_youtube
+
+    L = load_youtube("train").L[np.random.default_rng(0).permutation(1686)]
+    warm = MulticlassLabelModel(2, warm_start=True, tol=1e-4)
+    for start in range(0, 12 * 64, 64):
+        batch = L[start : start + 64]
+        stats = warm.accumulate(L[max(0, start + 64 - 256) : start + 64])
+        warm.fit_statistics(stats)
+        cold = MulticlassLabelModel(2).fit_statistics(stats)
+        p_warm, p_cold = np.asarray(warm.predict_proba(batch)), np.asarray(cold.predict_proba(batch))
+        assert np.array_equal(p_warm.argmax(1), p_cold.argmax(1))
+        assert np.abs(p_warm - p_cold).max() < 0.01

@@ -32,7 +32,15 @@ one LF count about once. Why this one (measured with
 
 The estimate is exact when the LFs of each class together cast votes in
 proportion to the class's items; it is biased towards classes that many or
-broad LFs vote for.
+broad LFs vote for. Where the LFs of a *minority* class cast most of the votes
+and most items get no vote, that bias decides the items without a vote, and
+wrongly: a 13.5% spam set with 50 spam LFs, 20 ham LFs and 74% of the items
+without a vote comes out 63% spam, and the default model labels the
+uncovered items spam (22% accuracy, majority vote 59%; a uniform balance gets
+96% there, and 39% on the opposite case, a spam set whose ham LFs cast most
+votes, where this estimate gets 95%). No statistic of the votes tells the two
+apart; give ``class_balance`` (or a few gold labels as ``Y_dev``) when the
+LFs mostly vote one rare class.
 """
 
 from __future__ import annotations

@@ -437,6 +437,27 @@ class TestConventionMisread:
             FSLoss(5)(torch.zeros(300), L)
 
 
+class TestWarmStart:
+    def test_warm_refits_are_close_to_cold_ones_and_checkpoints_stay_exact(self):
+        L, _ = multiclass_votes(n=900, m=6, k=3, seed=3)
+        warm = FSCrossEntropyLoss(6, 3, buffer_capacity=300, update_frequency=100, warm_start=True)
+        cold = FSCrossEntropyLoss(6, 3, buffer_capacity=300, update_frequency=100)
+        for start in range(0, 600, 100):
+            warm(torch.zeros(100, 3), L[start : start + 100])
+            cold(torch.zeros(100, 3), L[start : start + 100])
+        assert bool(warm.model_init_set)
+        torch.testing.assert_close(warm.predict_proba(L[:200]), cold.predict_proba(L[:200]), rtol=0, atol=0.05)
+        twin = FSCrossEntropyLoss(6, 3, buffer_capacity=300, update_frequency=100, warm_start=True)
+        twin.load_state_dict(copy.deepcopy(warm.state_dict()))
+        for start in range(600, 900, 100):
+            x = torch.randn(100, 3, generator=torch.Generator().manual_seed(start))
+            assert torch.equal(warm(x, L[start : start + 100]), twin(x, L[start : start + 100]))
+
+    def test_warm_start_is_for_the_default_model(self):
+        with pytest.raises(ValueError, match="warm_start"):
+            FSCrossEntropyLoss(3, 2, label_model=MulticlassLabelModel(2), warm_start=True)
+
+
 # ---------------------------------------------------------------------------
 # issue 9: the base class is a real base
 # ---------------------------------------------------------------------------

@@ -7,12 +7,15 @@ from typing import Any, Optional, Tuple
 
 import torch
 
+from .._backend import small_cpu_work
 from .._validation import check_bool, check_choice
 from ..class_balance import estimate_class_balance, resolve_class_balance
 from ..label_model import SOLVE_METHODS
 from ..statistics import VoteStatistics, accumulate
 
-__all__ = ["BalanceMixin", "check_configuration", "fsloss_model_defaults", "probe_statistics"]
+__all__ = [
+    "BalanceMixin", "WARM_START_TOL", "WarmStartMixin", "check_configuration", "fsloss_model_defaults", "probe_statistics",
+]
 
 
 def probe_statistics(m: int, k: int, groups) -> VoteStatistics:
@@ -73,3 +76,52 @@ def fsloss_model_defaults(
     else:
         solve_method = "triplet_mean"
     return solve_method, v == 1 if estimate_balance is None else estimate_balance
+
+
+# how far a warm-started refit's EM runs: it stops once no probability moves more than this
+WARM_START_TOL = 1e-4
+
+
+class WarmStartMixin:
+    """Warm-started refits of the default many-class model (``warm_start=True``).
+
+    Each refit starts EM from the confusion of the previous fit and stops once
+    it moves less than ``tol`` (an online-EM approximation of a fresh fit). The
+    confusion a model started from is state (``model_init``, with the flag
+    ``model_init_set``), so a reloaded checkpoint rebuilds exactly the same
+    model from ``model_stats_*``.
+    """
+
+    def _init_warm_start(self, warm_start: bool) -> None:
+        self.warm_start = warm_start
+        self._init_set = False
+        if warm_start:
+            k, m = self.num_classes, self.m
+            self.register_buffer("model_init", torch.zeros((m, k + 1, k), dtype=torch.float64))
+            self.register_buffer("model_init_set", torch.zeros((), dtype=torch.int64))
+
+    def _warm_fit(self, stats: VoteStatistics) -> None:
+        rebuild = stats.co_votes is self.model_stats_co_votes  # the current model, from its own statistics
+        if rebuild:
+            init = self.model_init if self._init_set else None
+        else:
+            self._ensure_model()  # after a load or a move: the model to start from, rebuilt first
+            init = getattr(self.label_model, "confusion_", None) if self.fitted else None
+        with small_cpu_work(stats.device):
+            self.label_model.fit_statistics(stats, class_balance=self._balance(stats), init=init)
+        if not rebuild:
+            self._init_set = init is not None
+            self.model_init_set.fill_(int(self._init_set))
+            if init is not None:
+                self.model_init.copy_(init)
+
+    def _reset_warm_start(self) -> None:
+        if self.warm_start:
+            k, m = self.num_classes, self.m
+            self._buffers["model_init"] = torch.zeros((m, k + 1, k), dtype=torch.float64, device=self.device)
+            self._buffers["model_init_set"] = torch.zeros((), dtype=torch.int64, device=self.device)
+            self._init_set = False
+
+    def _on_state_moved(self, contents_changed: bool) -> None:
+        if self.warm_start and contents_changed:
+            self._init_set = bool(self.model_init_set)  # read once, after a load or a reset

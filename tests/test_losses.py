@@ -42,10 +42,10 @@ def batches(L, sizes):
 
 class ReferenceOnline:
     """The documented semantics, written plainly: a Python deque as the buffer,
-    a fresh LabelModel fitted on its contents at every refit point (with the
-    losses' default class balance: uniform)."""
+    a fresh LabelModel fitted on its contents at every refit point (as
+    FlyingSquid's: uniform class balance, the triplet mean)."""
 
-    def __init__(self, make_model, capacity, update_frequency, predict, class_balance="uniform"):
+    def __init__(self, make_model, capacity, update_frequency, predict, class_balance="uniform", **fit_options):
         self.make_model = make_model
         self.buffer = deque(maxlen=capacity)
         self.uf = update_frequency
@@ -53,6 +53,7 @@ class ReferenceOnline:
         self.model = None
         self.predict = predict
         self.class_balance = class_balance
+        self.fit_options = fit_options
 
     def step(self, votes):
         n = len(votes)
@@ -61,7 +62,7 @@ class ReferenceOnline:
         self.seen += n
         due = n > 0 and (self.model is None or any(t % self.uf == 0 for t in range(first, first + n)))
         if due:
-            self.model = self.make_model().fit(np.array(self.buffer), class_balance=self.class_balance)
+            self.model = self.make_model().fit(np.array(self.buffer), class_balance=self.class_balance, **self.fit_options)
         return self.predict(self.model, np.asarray(votes))
 
 
@@ -105,7 +106,7 @@ class TestReference:
     def test_soft_labels_and_loss_match_fresh_fits(self, votes6, capacity, uf, sizes):
         L, _ = votes6
         crit = FlyingSquidLoss(6, buffer_capacity=capacity, update_frequency=uf, reduction="none")
-        ref = ReferenceOnline(lambda: LabelModel(6), capacity, uf, binary_predict(1))
+        ref = ReferenceOnline(lambda: LabelModel(6), capacity, uf, binary_predict(1), solve_method="triplet_mean")
         for votes in batches(L, sizes):
             n = len(votes)
             logits = torch.linspace(-3, 3, n) if n else torch.zeros(0)
@@ -137,7 +138,7 @@ class TestReference:
             L[:, i] = np.where(right, Y[:, t], -Y[:, t]) * (rng.random(n) < 0.8)
         deps = [(t, t + 1) for t in range(v - 1)]
         crit = FlyingSquidLoss(m, v, deps, lf_task, [], buffer_capacity=200, update_frequency=50)
-        ref = ReferenceOnline(lambda: LabelModel(m, v, deps, lf_task), 200, 50, binary_predict(v))
+        ref = ReferenceOnline(lambda: LabelModel(m, v, deps, lf_task), 200, 50, binary_predict(v), solve_method="triplet_mean")
         for votes in batches(L, [50] * 8):
             logits = torch.zeros(len(votes), v)
             loss = crit(logits, torch.as_tensor(votes))
@@ -149,7 +150,7 @@ class TestReference:
         deps = [(0, 1)]
         crit = FlyingSquidLoss(6, lf_deps=deps, buffer_capacity=150, update_frequency=40)
         assert crit.label_model.graph.groups  # joint tables are tracked
-        ref = ReferenceOnline(lambda: LabelModel(6, lambda_edges=deps), 150, 40, binary_predict(1))
+        ref = ReferenceOnline(lambda: LabelModel(6, lambda_edges=deps), 150, 40, binary_predict(1), solve_method="triplet_mean")
         for votes in batches(L, [40] * 10):
             crit(torch.zeros(len(votes)), torch.as_tensor(votes))
             torch.testing.assert_close(crit.last_targets, ref.step(votes), rtol=0, atol=1e-10)

@@ -14,10 +14,11 @@ integer); every method gets the same array.
 
 Methods:
 
-* ``weaksup``: ``LabelModel(m).fit(L, class_balance="uniform")`` then
-  ``predict_proba_marginalized(L)``: the uniform balance is upstream's default,
-  so the two models are the same model (``--class-balance estimate`` runs
-  weaksup's own default, a balance estimated from the votes).
+* ``weaksup``: ``LabelModel(m).fit(L, solve_method="triplet_mean",
+  class_balance="uniform")`` then ``predict_proba_marginalized(L)``: upstream's
+  method and default balance, so the two are the same model (``--model
+  default`` runs weaksup's own defaults: pairwise EM, a balance estimated from
+  the votes).
 * ``flyingsquid`` (upstream, importable after ``weaksup.compat.patch_pgmpy()``):
   the same two calls. Its prediction is a per-row Python loop, so where a full
   run is estimated to take longer than ``--upstream-budget-s`` it is timed on
@@ -168,8 +169,8 @@ def pilot_time(fn: Callable[[], object], repeats: int) -> Tuple[float, object]:
 # methods
 # ---------------------------------------------------------------------------
 def run_weaksup(L: np.ndarray, m: int, args) -> Dict:
-    balance = "uniform" if args.class_balance == "uniform" else None
-    t_fit, model, r_fit, mem_fit = median_of(lambda: LabelModel(m).fit(L, class_balance=balance), args.repeats,
+    options = dict(solve_method="triplet_mean", class_balance="uniform") if args.model == "upstream" else {}
+    t_fit, model, r_fit, mem_fit = median_of(lambda: LabelModel(m).fit(L, **options), args.repeats,
                                              OTHER_CAP_S, args.memory)
     t_pred, p, r_pred, mem_pred = median_of(lambda: model.predict_proba_marginalized(L), args.repeats, OTHER_CAP_S, args.memory)
     return dict(fit=t_fit, predict=t_pred, p=np.asarray(p), rows=len(L), runs=(r_fit, r_pred),
@@ -447,8 +448,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-memory", dest="memory", action="store_false",
                         help="skip the peak RSS growth of each method's first fit and predict run (reported by default)")
     parser.add_argument("--dtype", default="int8", choices=["int8", "int64"], help="dtype of the vote matrix")
-    parser.add_argument("--class-balance", default="uniform", choices=["uniform", "estimate"],
-                        help="weaksup's class balance: uniform (upstream's default) or estimated from the votes")
+    parser.add_argument("--model", default="upstream", choices=["upstream", "default"],
+                        help="weaksup's fit: upstream's model (triplet_mean, uniform balance) or weaksup's defaults")
     parser.add_argument("--json", default=None, help="also write the raw results to this JSON file")
     args = parser.parse_args(argv)
     if args.quick:
@@ -493,7 +494,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     load = f"load average {load0[0]:.2f} at start, {load1[0]:.2f} at end; " if load0 else ""
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {threads}; "
           + ", ".join(f"{k} {v}" for k, v in versions.items())
-          + f"; median of {args.repeats}; votes {args.dtype}; weaksup class balance {args.class_balance}; seed {args.seed}; Snorkel n_epochs {args.snorkel_epochs}; "
+          + f"; median of {args.repeats}; votes {args.dtype}; weaksup model {args.model}; seed {args.seed}; Snorkel n_epochs {args.snorkel_epochs}; "
           f"upstream budget {args.upstream_budget_s:g} s; {load}benchmark wall time {wall:.0f} s.\n")
     cpus = os.cpu_count() or 1
     if load0 and max(load0[0], load1[0]) > cpus:

@@ -112,11 +112,15 @@ def dev_labels(convention: str, k: int):
 
 
 # ---- entry points ---------------------------------------------------------------------
-def call_label_model(L, class_balance, Y_dev, m) -> Dict[str, Any]:
+def call_label_model(L, class_balance, Y_dev, m, solve_method) -> Dict[str, Any]:
     model = LabelModel(m)
-    model.fit(L, class_balance=class_balance, Y_dev=Y_dev)
+    model.fit(L, class_balance=class_balance, Y_dev=Y_dev, solve_method=solve_method)
     balance = model.class_balance_.numpy()
-    return dict(p=model.predict_proba(L), abstain_rows=_abstain_rows(L, 0), abstain_gets=balance, zero_balance=balance)
+    out = dict(p=model.predict_proba(L), zero_balance=balance)
+    if solve_method is not None and solve_method.startswith("triplet"):
+        # the triplet methods give an all-abstain row the class balance (pairwise EM: P(Y | no LF voted))
+        out.update(abstain_rows=_abstain_rows(L, 0), abstain_gets=balance)
+    return out
 
 
 def call_multiclass(L, class_balance, Y_dev, k) -> Dict[str, Any]:
@@ -212,7 +216,11 @@ def entry_points() -> Dict[str, Tuple[Callable, Callable]]:
         L = draw(votes("flyingsquid", 2, min_lfs=3, max_lfs=5))
         width = np.shape(L)[-1] if isinstance(L, np.ndarray) and np.ndim(L) == 2 else 3
         m = draw(st.sampled_from([width] * 8 + [1, 2, 4]))  # LabelModel needs m >= 3
-        return dict(L=L, class_balance=draw(class_balances(2)), Y_dev=draw(dev_labels("flyingsquid", 2)), m=m)
+        solve_method = draw(st.sampled_from([None, "triplet_mean", "triplet_median", "triplet", "pairwise_em"]))
+        return dict(
+            L=L, class_balance=draw(class_balances(2)), Y_dev=draw(dev_labels("flyingsquid", 2)), m=m,
+            solve_method=solve_method,
+        )
 
     @st.composite
     def multiclass_case(draw):

@@ -24,7 +24,7 @@ from .graph import Clique, LabelGraph
 from .statistics import VoteStatistics
 
 __all__ = [
-    "Quantities", "b_inverse", "clique_table", "e_vector", "expectation_key", "posterior_log_tables", "r_symbols", "solve_tables",
+    "Quantities", "b_inverse", "clique_table", "conditional_accuracies", "e_vector", "expectation_key", "posterior_log_tables", "r_symbols", "solve_tables",
     "sorted_order",
 ]
 
@@ -218,6 +218,32 @@ def clique_table(
     r_vec = torch.stack([torch.as_tensor(x, dtype=torch.float64, device=p_y.device) for x in r])[None]
     table = solve_tables(r_vec, len(c.lfs), abstentions, flip_negative, clamp)[0]
     return table.reshape((3 if abstentions else 2,) * len(c.lfs) + (2,))
+
+
+def conditional_accuracies(
+    clique_marginals: List[Tuple[Clique, torch.Tensor]],
+    single_index: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    m: int,
+) -> torch.Tensor:
+    """``(m,)`` P(l_i = Y | l_i votes) read from the fitted clique tables (so it
+    always lies in [0, 1]); 0.5 for an LF that never votes."""
+    device = clique_marginals[0][1].device if clique_marginals else None
+    out = torch.full((m,), 0.5, dtype=torch.float64, device=device)
+    if single_index is not None:
+        lfs, _tasks, t = single_index  # (s, states, 2)
+        right = t[:, 0, 0] + t[:, -1, 1]
+        voted = t[:, 0].sum(-1) + t[:, -1].sum(-1)
+        out[lfs] = torch.where(voted > 0, right / voted.clamp(min=TINY), out[lfs])
+    for c, table in clique_marginals:
+        if len(c.lfs) < 2:
+            continue
+        for pos, i in enumerate(c.lfs):
+            drop = tuple(ax for ax in range(len(c.lfs)) if ax != pos)
+            t = table.sum(dim=drop) if drop else table  # (states, 2)
+            right = t[0, 0] + t[-1, 1]
+            voted = t[0].sum() + t[-1].sum()
+            out[i] = torch.where(voted > 0, right / voted.clamp(min=TINY), out[i])
+    return out
 
 
 def posterior_log_tables(

@@ -15,9 +15,12 @@ tested):
   probabilities are never NaN; ``allow_abstentions=False`` fits and reports
   accuracies; a label vector of class balance 0 gets probability 0; a call
   that raises leaves the model as it was.
-* **The class balance, when neither ``class_balance`` nor ``Y_dev`` is given,
-  is estimated from the votes** (:mod:`weaksup.class_balance`; upstream
-  assumes it uniform: pass ``class_balance="uniform"`` for upstream's numbers).
+* **Defaults that hold up without gold labels**: when neither
+  ``class_balance`` nor ``Y_dev`` is given the class balance is estimated
+  from the votes (:mod:`weaksup.class_balance`; upstream assumes it uniform),
+  and one task with independent LFs is solved by weaksup's pairwise EM
+  (:func:`default_solve_method`). Upstream's numbers exactly:
+  ``fit(L, solve_method="triplet_mean", class_balance="uniform")``.
 * Fitting reads only additive :class:`~weaksup.statistics.VoteStatistics`, so
   ``partial_fit`` over chunks equals one ``fit``, and everything is vectorised
   (no per-row Python loop) on numpy, torch (CPU/CUDA) and cupy inputs, with
@@ -38,7 +41,9 @@ import torch
 
 from ._backend import TINY, ArrayLike, as_tensor, small_cpu_work
 from ._class_conditional import DEFAULT_OPTIONS, class_conditional_log_scores, fit_class_conditional
-from ._fs_tables import Quantities, clique_table, expectation_key, posterior_log_tables, r_symbols, solve_tables
+from ._fs_tables import (
+    Quantities, clique_table, conditional_accuracies, expectation_key, posterior_log_tables, r_symbols, solve_tables,
+)
 from ._validation import check_bool, check_choice, check_int
 from .base import NotFittedError, unchanged_on_error
 from .class_balance import estimate_class_balance, resolve_class_balance
@@ -48,12 +53,32 @@ from .posterior import independent_log_scores
 from .statistics import VoteStatistics, accumulate
 from .triplets import DENOMINATOR_EPS, aggregate, all_pairs_accuracies, greedy_triplets, parse_triplets
 
-__all__ = ["LabelModel", "NotFittedError", "SOLVE_METHODS"]
+__all__ = ["LabelModel", "NotFittedError", "SOLVE_METHODS", "default_solve_method"]
 
 SOLVE_METHODS = ("triplet_mean", "triplet_median", "triplet", "pairwise_em")
 _MAX_TASKS = 16  # posterior enumerates 2**v label vectors
 # The values of a -1 and a +1 vote: in raw FlyingSquid votes (0 = abstain), and in codes (-1 = abstain).
 _RAW, _CODES = (-1, 1), (0, 1)
+
+
+def default_solve_method(
+    solve_method: Optional[str], *, v: int, lambda_edges: Sequence, triplets: Optional[Sequence], allow_abstentions: bool
+) -> str:
+    """The solve method of a FlyingSquid-convention model (``LabelModel``, ``FSLoss``).
+
+    ``solve_method`` when given (checked); else ``'triplet'`` when
+    ``triplets`` are given, weaksup's ``'pairwise_em'`` for one task with
+    independent LFs that may abstain (it never lost to majority vote without
+    gold in the measured regimes, where the triplet mean did), and
+    FlyingSquid's ``'triplet_mean'`` otherwise (sequences, dependent LFs).
+    """
+    if solve_method is not None:
+        return check_choice(solve_method, "solve_method", SOLVE_METHODS)
+    if triplets is not None:
+        return "triplet"
+    if v == 1 and not list(lambda_edges) and allow_abstentions:
+        return "pairwise_em"
+    return "triplet_mean"
 
 
 class LabelModel:
@@ -172,7 +197,7 @@ class LabelModel:
         Y_dev: Optional[ArrayLike] = None,
         flip_negative: bool = True,
         clamp: bool = True,
-        solve_method: str = "triplet_mean",
+        solve_method: Optional[str] = None,
         sign_recovery: str = "all_positive",
         verbose: bool = False,
     ) -> "LabelModel":
@@ -184,13 +209,16 @@ class LabelModel:
         balance is estimated from the votes (for ``v > 1``: uniform). See
         :mod:`weaksup.class_balance`.
 
-        ``solve_method``: upstream's ``'triplet_mean'`` (default, FlyingSquid's
+        ``solve_method``: upstream's ``'triplet_mean'`` (FlyingSquid's
         estimates exactly), ``'triplet_median'``, ``'triplet'`` (one greedy
         triplet per LF), or weaksup's ``'pairwise_em'``: class-conditional LF
         parameters by EM on the pairwise vote tables
         (:class:`~weaksup.MulticlassLabelModel`'s default, with its default
-        options), which handles one-sided and worse-than-random LFs; one task
-        with independent LFs only. ``verbose`` is ignored. Returns ``self``;
+        options), which handles one-sided and worse-than-random LFs and does
+        not lose to majority vote without gold; one task with independent
+        LFs only. ``None`` (default): :func:`default_solve_method`, i.e.
+        ``'pairwise_em'`` where it applies. Upstream's exact numbers:
+        ``solve_method='triplet_mean', class_balance='uniform'``. ``verbose`` is ignored. Returns ``self``;
         a call that raises leaves the model unchanged. Warns once per model
         when ``L_train`` looks like Snorkel/WRENCH votes (-1 = abstain; see
         :func:`~weaksup.conventions.warn_if_convention_misread`).
@@ -242,16 +270,19 @@ class LabelModel:
         Y_dev: Optional[ArrayLike] = None,
         flip_negative: bool = True,
         clamp: bool = True,
-        solve_method: str = "triplet_mean",
+        solve_method: Optional[str] = None,
         sign_recovery: str = "all_positive",
     ) -> "LabelModel":
         """Fit from statistics alone (what ``fit``, ``partial_fit`` and
         :class:`~weaksup.FSLoss` call). Costs O(m^3), independent of ``n``.
         Every argument is checked before the model changes."""
+        solve_method = default_solve_method(
+            solve_method, v=self.v, lambda_edges=self.lambda_edges, triplets=self.triplets,
+            allow_abstentions=self.allow_abstentions,
+        )
         options = dict(
             class_balance=class_balance, Y_dev=Y_dev, flip_negative=check_bool(flip_negative, "flip_negative"),
-            clamp=check_bool(clamp, "clamp"), solve_method=check_choice(solve_method, "solve_method", SOLVE_METHODS),
-            sign_recovery=sign_recovery,
+            clamp=check_bool(clamp, "clamp"), solve_method=solve_method, sign_recovery=sign_recovery,
         )
         if sign_recovery != "all_positive":
             raise ValueError(f"sign_recovery must be 'all_positive' (FlyingSquid's only option), got {sign_recovery!r}")
@@ -305,7 +336,7 @@ class LabelModel:
         # P(l_i Y = 1) = (1 + E[l_i Y] - P(l_i = 0)) / 2, and its share of the votes
         self._agreement = 0.5 * (1 + lf_moment - (1 - coverage))
         self.clique_marginals_ = self._clique_marginals(quantities, moments, options["flip_negative"], options["clamp"])
-        self.accuracies_ = self._conditional_accuracies()
+        self.accuracies_ = conditional_accuracies(self.clique_marginals_, self._single_index, self.m)
         self._build_posterior()
 
     def _fit_pairwise_em(self, stats: VoteStatistics) -> None:
@@ -325,27 +356,6 @@ class LabelModel:
         self.accuracy_moments_ = (tables * signs[:, None] * y_signs).sum((1, 2))
         self._agreement = tables[:, 0, 0] + tables[:, 2, 1]
         self._expectation_moments = {"all": self.accuracy_moments_}
-
-    def _conditional_accuracies(self) -> torch.Tensor:
-        """``(m,)`` P(l_i = Y | l_i votes) read from the fitted clique tables (so
-        it always lies in [0, 1]); 0.5 for an LF that never votes."""
-        out = torch.full((self.m,), 0.5, dtype=torch.float64, device=self.class_balance_.device)
-        if self._single_index is not None:
-            lfs, _tasks, t = self._single_index  # (s, states, 2)
-            right = t[:, 0, 0] + t[:, -1, 1]
-            voted = t[:, 0].sum(-1) + t[:, -1].sum(-1)
-            out[lfs] = torch.where(voted > 0, right / voted.clamp(min=TINY), out[lfs])
-        for c, table in self.clique_marginals_:
-            if len(c.lfs) < 2:
-                continue
-            for pos, i in enumerate(c.lfs):
-                drop = tuple(ax for ax in range(len(c.lfs)) if ax != pos)
-                t = table.sum(dim=drop) if drop else table  # (states, 2)
-                right = t[0, 0] + t[-1, 1]
-                voted = t[0].sum() + t[-1].sum()
-                out[i] = torch.where(voted > 0, right / voted.clamp(min=TINY), out[i])
-        return out
-
 
     # ---- the triplet solve ------------------------------------------------
     def _task_positive_rate(self) -> torch.Tensor:

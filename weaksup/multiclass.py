@@ -343,7 +343,7 @@ class MulticlassLabelModel:
         k, m = self.cardinality, stats.n_lfs
         self.confusion_ = None
         if k == 2:
-            model = LabelModel(m).fit_statistics(stats, class_balance=pi)
+            model = LabelModel(m).fit_statistics(stats, class_balance=pi, solve_method="triplet_mean")
             self._fs_models = [model]
             self.accuracies_ = model.accuracies_
             return
@@ -352,7 +352,7 @@ class MulticlassLabelModel:
         votes = stats.vote_counts().to(torch.float64)
         for c in range(k):
             binary = one_vs_rest_statistics(stats, c)
-            model = LabelModel(m).fit_statistics(binary, class_balance=torch.stack([1 - pi[c], pi[c]]))
+            model = LabelModel(m).fit_statistics(binary, class_balance=torch.stack([1 - pi[c], pi[c]]), solve_method="triplet_mean")
             models.append(model)
             # P(Y = c | LF votes c), from the clique marginal of each LF
             prec = torch.zeros(m, dtype=torch.float64, device=co.device)

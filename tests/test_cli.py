@@ -1,6 +1,7 @@
 """The ``weaksup`` command line: demo, fit, analyze, --help and the error messages."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -136,9 +137,11 @@ def test_analyze_with_gold_and_plot(votes, capsys):
                        "--gold", votes["gold_npy"], "--plot", str(png))
     assert code == 0
     header = out.splitlines()[0].split()
-    assert header == ["polarity", "coverage", "overlaps", "conflicts", "correct", "incorrect", "emp_acc", "est_acc"]
+    assert header[:8] == ["polarity", "coverage", "overlaps", "conflicts", "correct", "incorrect", "emp_acc", "est_acc"]
+    assert header[8:] in ([], ["agree_acc"])  # the LF ranking by agreement, from pairwise-EM models
     assert [line.split()[0] for line in out.splitlines()[1:6]] == ["a", "b", "c", "d", "e"]  # CSV header names
     assert "label model" in out and "majority vote" in out
+    assert re.search(r"rank correlation of est_acc with emp_acc \(Spearman\): -?[01]\.\d{3}", out)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -257,6 +257,10 @@ def cmd_analyze(args) -> int:
         mv_pred = _as_classes(mv.predict(data["L"]), data["convention"])
         print(f"\naccuracy on the {len(gold)} gold-labelled items: "
               f"label model {np.mean(lm_pred == gold):.3f}, majority vote {np.mean(mv_pred == gold):.3f}")
+        # how well the estimates rank the LFs: what finds the bad LF (issue 10.4)
+        for key, column in (("agreement_rank_correlation", "agree_acc"), ("accuracy_rank_correlation", "est_acc")):
+            if key in table.attrs:
+                print(f"rank correlation of {column} with emp_acc (Spearman): {table.attrs[key]:.3f}")
     if args.plot:
         from .plot import plot_report
 

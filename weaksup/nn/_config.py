@@ -8,9 +8,9 @@ from typing import Any, Optional, Tuple
 import torch
 
 from .._backend import small_cpu_work
-from .._validation import check_bool, check_choice
+from .._validation import check_bool
 from ..class_balance import estimate_class_balance, resolve_class_balance
-from ..label_model import SOLVE_METHODS
+from ..label_model import default_solve_method
 from ..statistics import VoteStatistics, accumulate
 
 __all__ = [
@@ -62,19 +62,12 @@ class BalanceMixin:
 def fsloss_model_defaults(
     solve_method: Optional[str], estimate_balance: Optional[bool], *, v: int, lf_deps, triplets, allow_abstentions: bool
 ) -> Tuple[str, bool]:
-    """FSLoss's model defaults, in one place: ``solve_method=None`` is weaksup's
-    pairwise EM for one task with independent LFs that may abstain (the better
-    labels on the measured data), ``'triplet'`` when triplets are given, else
-    FlyingSquid's ``'triplet_mean'``; ``estimate_balance=None`` estimates the
+    """FSLoss's model defaults: the solve method by :func:`weaksup.label_model.default_solve_method`
+    (the rule ``LabelModel.fit`` uses), and ``estimate_balance=None`` estimates the
     class balance for one task and keeps it uniform for sequences."""
-    if solve_method is not None:
-        solve_method = check_choice(solve_method, "solve_method", SOLVE_METHODS)
-    elif triplets is not None:
-        solve_method = "triplet"
-    elif v == 1 and not list(lf_deps) and allow_abstentions:
-        solve_method = "pairwise_em"
-    else:
-        solve_method = "triplet_mean"
+    solve_method = default_solve_method(
+        solve_method, v=v, lambda_edges=lf_deps, triplets=triplets, allow_abstentions=allow_abstentions
+    )
     return solve_method, v == 1 if estimate_balance is None else estimate_balance
 
 

@@ -274,7 +274,7 @@ def test_all_abstain_rows():
     """abstain_weight=0 or the FlyingSquid method: an all-abstain row gets the
     class balance; by default it gets P(Y | no LF voted), each LF's abstention
     tempered by ``abstain_weight`` times its ``abstain_fit``."""
-    from weaksup import _multiclass_solvers as solvers
+    import _dense_pairwise_em as solvers
 
     L, Y, _ = synthetic.one_sided(n=3000, m=6, seed=0)
     cb = [0.3, 0.7]
@@ -295,7 +295,7 @@ def test_abstain_fit_finds_lfs_that_abstain_together():
     close to 1 for every LF of data drawn from the model, close to 0 for exact
     copies of an LF (they abstain together), the others unaffected; ones when
     pair weighting is off or there is a single LF; never NaN."""
-    from weaksup import _multiclass_solvers as solvers
+    import _dense_pairwise_em as solvers
 
     L, _, p = synthetic.one_sided(n=20000, m=10, seed=0)
     for LL, copies in ((L, 0), (np.concatenate([L, L[:, :1], L[:, :1], L[:, :1]], 1), 3)):
@@ -491,7 +491,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA de
 
 @cuda
 def test_cuda_stays_on_device_without_sync():
-    from weaksup import _multiclass_solvers as solvers
+    import _dense_pairwise_em as solvers
 
     L, _ = votes(n=500, k=3)
     model = MulticlassLabelModel(3)

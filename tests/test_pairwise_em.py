@@ -4,7 +4,7 @@ terms equal the dense log table's, on the synthetic regimes."""
 import pytest
 import torch
 
-from weaksup import _multiclass_solvers as dense
+import _dense_pairwise_em as dense
 from weaksup import synthetic
 from weaksup._pairwise_em import abstain_fit_active, fit_pairwise_active, posterior_terms
 from weaksup.posterior import independent_log_scores, log_table_deltas

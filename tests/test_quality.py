@@ -15,7 +15,7 @@ import torch
 from weaksup import MulticlassLabelModel
 from weaksup import synthetic as S
 from weaksup._balance_estimation import estimate_class_balance
-from weaksup._multiclass_solvers import agreement_accuracies, rank_correlation
+from weaksup._agreement import agreement_accuracies, rank_correlation
 from weaksup.statistics import accumulate
 
 

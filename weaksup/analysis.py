@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ._backend import ArrayLike
-from ._multiclass_solvers import rank_correlation
+from ._agreement import rank_correlation
 from ._validation import check_int
 from .conventions import check_convention, check_labels, check_votes, infer_convention, warn_if_convention_misread
 from .statistics import VoteStatistics, accumulate

@@ -310,12 +310,7 @@ def overlap_matrix(
         lf_1  0.666667  0.666667  0.333333
         lf_2  0.333333  0.333333  0.666667
     """
-    codes, _, k, names = _prepare(L, convention, cardinality, lf_names)
-    n = codes.shape[0]
-    both = accumulate(codes, k).co_coverage_counts().cpu().numpy()
-    import pandas as pd
-
-    return pd.DataFrame(both / n, index=pd.Index(names), columns=pd.Index(names))
+    return _pair_shares(L, convention, cardinality, lf_names, VoteStatistics.co_coverage_counts)
 
 
 def conflict_matrix(
@@ -341,12 +336,16 @@ def conflict_matrix(
         lf_1  0.333333  0.000000  0.000000
         lf_2  0.333333  0.000000  0.000000
     """
+    return _pair_shares(
+        L, convention, cardinality, lf_names, lambda stats: stats.co_coverage_counts() - _agreement_counts(stats)
+    )
+
+
+def _pair_shares(L, convention, cardinality, lf_names, pair_counts) -> "pd.DataFrame":
+    """``(m, m)`` DataFrame of ``pair_counts(statistics of L)`` divided by the
+    number of items, index and columns the LF names."""
     codes, _, k, names = _prepare(L, convention, cardinality, lf_names)
-    n = codes.shape[0]
-    stats = accumulate(codes, k)
-    disagree = stats.co_coverage_counts() - _agreement_counts(stats)
+    counts = pair_counts(accumulate(codes, k)).cpu().numpy()
     import pandas as pd
 
-    return pd.DataFrame(
-        disagree.cpu().numpy() / n, index=pd.Index(names), columns=pd.Index(names)
-    )
+    return pd.DataFrame(counts / codes.shape[0], index=pd.Index(names), columns=pd.Index(names))

@@ -23,7 +23,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -184,20 +184,37 @@ def _read_csv(path: Path):
     return np.array(rows, dtype=np.int64), names, None
 
 
+def json_lines(lines: Iterable[str], source: Any) -> Iterator[Tuple[int, str, Any]]:
+    """The values of a JSONL text, one per non-blank line.
+
+    Yields ``(line_no, where, value)``: the 1-based line number, ``"<source>:
+    line <line_no>"`` for error messages, and the parsed value. A line that is
+    not valid JSON raises ValueError naming it.
+    """
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{source}: line {line_no}"
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+        yield line_no, where, value
+
+
+def check_row_width(votes: List[Any], rows: List[List[int]], where: str) -> None:
+    """ValueError when a row of votes has another length than the rows read before it."""
+    if rows and len(votes) != len(rows[0]):
+        raise ValueError(f"{where}: {len(votes)} votes, expected {len(rows[0])} (one per labeling function)")
+
+
 def _read_jsonl(path: Path):
     text = _read_text(path, "one JSON list of votes per line")
     rows: List[List[int]] = []
     gold: List[int] = []
     with_label: Optional[int] = None  # a line with a gold label
     without_label: Optional[int] = None  # a line without one
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}: line {line_no}"
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+    for line_no, where, value in json_lines(text.splitlines(), path):
         if isinstance(value, dict):
             if "weak_labels" not in value:
                 raise ValueError(f"{where}: expected a list of votes or an object with 'weak_labels'")
@@ -213,8 +230,7 @@ def _read_jsonl(path: Path):
             raise ValueError(f"{where}: expected a list of integer votes, got {type(value).__name__}")
         if not value:
             raise ValueError(f"{where}: an empty list of votes (expected one vote per labeling function)")
-        if rows and len(value) != len(rows[0]):
-            raise ValueError(f"{where}: {len(value)} votes, expected {len(rows[0])} (one per labeling function)")
+        check_row_width(value, rows, where)
         rows.append([_json_int(x, f"{where}, column {c + 1}", "vote") for c, x in enumerate(value)])
         if with_label and without_label:
             raise ValueError(f"{path}: line {max(with_label, without_label)} "
@@ -302,16 +318,7 @@ def read_items(path) -> List[Any]:
                 raise ValueError(f"{path}: line {reader.line_num} has more columns than the header")
             items.append(_Row(row))
         return items
-    items = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: line {line_no}: not valid JSON ({err.msg})") from None
-        items.append(_Row(value) if isinstance(value, dict) else value)
-    return items
+    return [_Row(value) if isinstance(value, dict) else value for _, _, value in json_lines(text.splitlines(), path)]
 
 
 def _wrench_items(path: Path, text: str) -> List[Any]:

@@ -218,6 +218,23 @@ def _draw(conf, pi, n, seed, targets):
     return L, Y, _params(pi, conf, targets)
 
 
+def _given_or_uniform(class_balance: Optional[Sequence[float]], k: int) -> np.ndarray:
+    """``(k,)`` float64: the given class balance, or uniform when it is ``None``."""
+    return np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
+
+
+def _symmetric_confusion(accuracy: np.ndarray, coverage: np.ndarray, k: int) -> np.ndarray:
+    """``(m, k + 1, k)`` confusion of symmetric LFs: LF ``i`` votes with
+    probability ``coverage[i]`` whatever the class, is right with probability
+    ``accuracy[i]``, and spreads its errors evenly over the other classes."""
+    wrong = (1 - accuracy) / (k - 1)
+    vote = np.where(np.eye(k, dtype=bool), accuracy[:, None, None], wrong[:, None, None])  # (m, c, y)
+    conf = np.empty((len(accuracy), k + 1, k))
+    conf[:, 1:, :] = coverage[:, None, None] * vote
+    conf[:, 0, :] = (1 - coverage)[:, None]
+    return conf
+
+
 def symmetric(
     n: int = 5000,
     m: int = 8,
@@ -236,16 +253,10 @@ def symmetric(
         ``(L, Y, params)``; ``params.targets`` is all ``-1``.
     """
     rng = np.random.default_rng(seed)
-    pi = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
+    pi = _given_or_uniform(class_balance, k)
     acc = rng.uniform(*accuracy, m)
     cov = rng.uniform(*coverage, m)
-    conf = np.zeros((m, k + 1, k))
-    for i in range(m):
-        vote = np.full((k, k), (1 - acc[i]) / (k - 1))
-        np.fill_diagonal(vote, acc[i])
-        conf[i, 1:, :] = cov[i] * vote
-        conf[i, 0, :] = 1 - cov[i]
-    return _draw(conf, pi, n, seed + 1, -np.ones(m))
+    return _draw(_symmetric_confusion(acc, cov, k), pi, n, seed + 1, -np.ones(m))
 
 
 def one_sided(
@@ -267,7 +278,7 @@ def one_sided(
     often they fire under each class.
     """
     rng = np.random.default_rng(seed)
-    pi = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
+    pi = _given_or_uniform(class_balance, k)
     targets = np.arange(m) % k
     cov = rng.uniform(*coverage, m)
     prec = rng.uniform(*precision, m)
@@ -331,11 +342,7 @@ def many_classes(
     cov = np.where(one, np.minimum(cov, cap), cov)
     if one.any():
         conf[one] = from_precision(pi, targets[one], cov[one], prec[one])
-    for i in np.flatnonzero(multi):
-        vote = np.full((k, k), (1 - prec[i]) / (k - 1))
-        np.fill_diagonal(vote, prec[i])
-        conf[i, 1:, :] = cov[i] * vote
-        conf[i, 0, :] = 1 - cov[i]
+    conf[multi] = _symmetric_confusion(prec[multi], cov[multi], k)
     return _draw(conf, pi, n, seed + 1, targets)
 
 
@@ -359,13 +366,7 @@ def adversarial(
     acc = rng.uniform(*accuracy, m)
     acc[:n_bad] = rng.uniform(*bad_accuracy, n_bad)
     cov = rng.uniform(*coverage, m)
-    conf = np.zeros((m, k + 1, k))
-    for i in range(m):
-        vote = np.full((k, k), (1 - acc[i]) / (k - 1))
-        np.fill_diagonal(vote, acc[i])
-        conf[i, 1:, :] = cov[i] * vote
-        conf[i, 0, :] = 1 - cov[i]
-    return _draw(conf, pi, n, seed + 1, -np.ones(m))
+    return _draw(_symmetric_confusion(acc, cov, k), pi, n, seed + 1, -np.ones(m))
 
 
 # ---------------------------------------------------------------------------

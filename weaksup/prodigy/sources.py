@@ -9,13 +9,13 @@ abstain, classes ``0..k-1``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..datasets import YOUTUBE_LF_NAMES, WeakDataset, load_wrench, load_youtube
+from ..io import check_row_width, json_lines
 
 __all__ = ["load_source", "split_names"]
 
@@ -55,14 +55,7 @@ def load_source(source: str, *, split: str = "train", label_names=None, lf_names
         raise ValueError(f"{source}: expected a .jsonl file of {{\"text\": ..., \"weak_labels\": [...]}} objects")
     texts, rows, gold = [], [], []
     with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{source}: line {line_no}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+        for line_no, where, obj in json_lines(f, source):
             if not isinstance(obj, dict):
                 raise ValueError(f"{where}: expected an object with 'text' and 'weak_labels', got {type(obj).__name__}")
             text = obj.get("text", (obj.get("data") or {}).get("text") if isinstance(obj.get("data"), dict) else None)
@@ -71,8 +64,7 @@ def load_source(source: str, *, split: str = "train", label_names=None, lf_names
             votes = obj.get("weak_labels")
             if not isinstance(votes, list) or not votes:
                 raise ValueError(f"{where}: expected 'weak_labels', a list with one integer vote per labeling function")
-            if rows and len(votes) != len(rows[0]):
-                raise ValueError(f"{where}: {len(votes)} votes, expected {len(rows[0])} (one per labeling function)")
+            check_row_width(votes, rows, where)
             for c, v in enumerate(votes):
                 if isinstance(v, bool) or not isinstance(v, int) or v < -1:
                     raise ValueError(f"{where}, column {c + 1}: expected a vote -1 (abstain) or a class id 0..k-1, got {v!r}")

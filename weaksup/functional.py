@@ -73,6 +73,26 @@ def _check_item_vector(t: Optional[torch.Tensor], n: int, name: str, ref: torch.
     return t
 
 
+def _check_same_shape(input: torch.Tensor, target: torch.Tensor) -> None:
+    if input.shape != target.shape:
+        raise ValueError(
+            f"target must have the same shape as input, got input {tuple(input.shape)} "
+            f"and target {tuple(target.shape)}"
+        )
+
+
+def _prepare(input: torch.Tensor, target: torch.Tensor, item_weight, valid, reduction: str):
+    """The checked per-item vectors, ``input`` in float32 when a half-precision
+    loss is reduced (the gradient flows back through the cast), and ``target``
+    detached, in ``input``'s dtype and device."""
+    n = input.shape[0]
+    item_weight = _check_item_vector(item_weight, n, "item_weight", input)
+    valid = _check_item_vector(valid, n, "valid", input)
+    if input.dtype in _LOW_PRECISION and reduction != "none":
+        input = input.float()
+    return input, _as(target.detach(), input), item_weight, valid
+
+
 def _reduce(loss: torch.Tensor, item_weight, valid, reduction: str) -> torch.Tensor:
     """Apply per-item weights and the valid mask to ``loss`` ``(n, ...)``, then reduce."""
     n = loss.shape[0]
@@ -144,19 +164,11 @@ def fs_loss(
         0.5111
     """
     check_reduction(reduction)
-    if input.shape != target.shape:
-        raise ValueError(
-            f"target must have the same shape as input, got input {tuple(input.shape)} "
-            f"and target {tuple(target.shape)}"
-        )
+    _check_same_shape(input, target)
     if input.dim() not in (1, 2):
         raise ValueError(f"input must have shape (n,) or (n, v), got {tuple(input.shape)}")
     n = input.shape[0]
-    item_weight = _check_item_vector(item_weight, n, "item_weight", input)
-    valid = _check_item_vector(valid, n, "valid", input)
-    if input.dtype in _LOW_PRECISION and reduction != "none":
-        input = input.float()  # accumulate in float32; the gradient flows back through the cast
-    target = _as(target.detach(), input)
+    input, target, item_weight, valid = _prepare(input, target, item_weight, valid, reduction)
     weight, pos_weight = _as(weight, input), _as(pos_weight, input)
     if item_weight is None and valid is None and n > 0:  # PyTorch's own reduction
         return F.binary_cross_entropy_with_logits(
@@ -209,17 +221,9 @@ def fs_cross_entropy(
     check_reduction(reduction)
     if input.dim() != 2:
         raise ValueError(f"input must have shape (n, k), got {tuple(input.shape)}")
-    if input.shape != target.shape:
-        raise ValueError(
-            f"target must have the same shape as input, got input {tuple(input.shape)} "
-            f"and target {tuple(target.shape)}"
-        )
+    _check_same_shape(input, target)
     n = input.shape[0]
-    item_weight = _check_item_vector(item_weight, n, "item_weight", input)
-    valid = _check_item_vector(valid, n, "valid", input)
-    if input.dtype in _LOW_PRECISION and reduction != "none":
-        input = input.float()  # accumulate in float32; the gradient flows back through the cast
-    target = _as(target.detach(), input)
+    input, target, item_weight, valid = _prepare(input, target, item_weight, valid, reduction)
     weight = _as(weight, input)
     if n == 0:
         loss = input.sum(1) * 0.0

@@ -66,6 +66,20 @@ def _answered(answers: Iterable[Dict[str, Any]]) -> Iterator[Tuple[int, Dict[str
         yield int(eg[_INDEX_KEY]), eg
 
 
+def _components(loop: Any, config: Dict[str, Any], **more: Any) -> Dict[str, Any]:
+    """A recipe's components for Prodigy from a loop: its ``view_id``, a fresh
+    ``stream()``, ``update`` and ``progress``, the ``more`` given, and
+    ``config`` with the loop's ``batch_size`` added."""
+    return {
+        "view_id": loop.view_id,
+        "stream": loop.stream(),
+        "update": loop.update,
+        "progress": loop.progress,
+        **more,
+        "config": {**config, "batch_size": loop.batch_size},
+    }
+
+
 class TeachLoop:
     """The components of ``weak.teach``: an uncertainty-ordered stream, ``update``
     and ``progress``.
@@ -164,13 +178,7 @@ class TeachLoop:
 
     def components(self) -> Dict[str, Any]:
         """``stream``, ``update``, ``progress``, ``view_id`` and ``config`` for Prodigy."""
-        return {
-            "view_id": self.view_id,
-            "stream": self.stream(),
-            "update": self.update,
-            "progress": self.progress,
-            "config": {"labels": list(self.model.label_names), "batch_size": self.batch_size},
-        }
+        return _components(self, {"labels": list(self.model.label_names)})
 
 
 def disagreement(L, cardinality: int) -> np.ndarray:
@@ -302,11 +310,5 @@ class ReviewLoop:
             print(f"  {name:<24} {'-' if math.isnan(acc) else f'{acc:.3f}'}")
 
     def components(self) -> Dict[str, Any]:
-        return {
-            "view_id": self.view_id,
-            "stream": self.stream(),
-            "update": self.update,
-            "progress": self.progress,
-            "on_exit": self.on_exit,
-            "config": {"choice_style": "single", "choice_auto_accept": True, "batch_size": self.batch_size},
-        }
+        """``stream``, ``update``, ``progress``, ``on_exit``, ``view_id`` and ``config`` for Prodigy."""
+        return _components(self, {"choice_style": "single", "choice_auto_accept": True}, on_exit=self.on_exit)

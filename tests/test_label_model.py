@@ -399,3 +399,53 @@ def test_a_class_the_balance_rules_out_gets_probability_zero(solve_method):
     model = LabelModel(5).fit(L, Y_dev=[1, 1], solve_method=solve_method)
     np.testing.assert_array_equal(model.predict_proba(L)[:, 1], 1.0)
     assert (model.predict(L) == 1).all()
+
+
+# ---------------------------------------------------------------------------
+# warm start of solve_method='pairwise_em' (refits of a loss whose buffer moves)
+# ---------------------------------------------------------------------------
+def test_pairwise_em_warm_start_continues_the_previous_em_run():
+    """With the class balance fixed, a warm refit of one step (tol so large that
+    EM stops after its first step) is exactly one more step: 100 + 1 steps equal
+    101 cold steps."""
+    from weaksup._class_conditional import DEFAULT_OPTIONS, fit_class_conditional
+
+    L, _ = synthetic_votes(n=500, m=6, seed=2)
+    model = LabelModel(6).fit(L, class_balance=[0.4, 0.6], solve_method="pairwise_em")
+    assert model.confusion_.shape == (6, 3, 2)
+    stats = model.statistics_
+    cold = fit_class_conditional(stats, torch.tensor([0.4, 0.6], dtype=torch.float64), **{**DEFAULT_OPTIONS, "n_iter": 101})
+    model.fit_statistics(stats, class_balance=[0.4, 0.6], init=model.confusion_, tol=1.0)
+    np.testing.assert_allclose(model.confusion_.numpy(), cold.confusion.numpy(), atol=1e-12)
+    active = LabelModel(6).fit_statistics(stats, class_balance=[0.4, 0.6], init=cold.active, tol=1.0)
+    assert active.confusion_.shape == (6, 3, 2)  # an ActiveConfusion is an init too
+
+
+def test_pairwise_em_warm_refit_stays_close_to_a_cold_fit():
+    L, _ = synthetic_votes(n=1200, m=6, seed=3)
+    first = LabelModel(6).fit(L[:600])
+    warm = LabelModel(6).fit_statistics(LabelModel(6).accumulate(L), init=first.confusion_, tol=1e-6)
+    cold = LabelModel(6).fit(L)
+    np.testing.assert_allclose(warm.predict_proba(L), cold.predict_proba(L), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "options,error",
+    [
+        (dict(init=torch.zeros(6, 3, 3)), ValueError),  # wrong shape
+        (dict(init=np.zeros((6, 3, 2))), TypeError),  # not a confusion
+        (dict(init=torch.full((6, 3, 2), float("nan"))), ValueError),
+        (dict(init=torch.zeros(6, 3, 2)), ValueError),  # no probability anywhere
+        (dict(init="previous", solve_method="triplet_mean"), ValueError),  # a triplet method has no EM
+        (dict(tol=0.0), ValueError),
+    ],
+)
+def test_bad_warm_start_is_refused_and_changes_nothing(options, error):
+    L, _ = synthetic_votes(n=300, m=6, seed=4)
+    model, twin = LabelModel(6).fit(L), LabelModel(6).fit(L)
+    if isinstance(options.get("init"), str):
+        options = {**options, "init": model.confusion_}
+    name = "tol" if "tol" in options else "init"
+    with pytest.raises(error, match=name):
+        model.fit_statistics(model.statistics_, **options)
+    _assert_same_state(model, twin)

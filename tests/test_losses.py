@@ -674,7 +674,9 @@ class TestCrossEntropy:
         fs = FlyingSquidLoss(6, label_model=multiclass.MulticlassLabelModel(2), buffer_capacity=300, update_frequency=150,
                     cb=[0.4, 0.6])
         codes = np.where(L == 0, -1, (L + 1) // 2)  # the same items in Snorkel's convention
-        ce = CrossEntropyLoss(6, 2, class_balance=[0.4, 0.6], buffer_capacity=300, update_frequency=150)
+        # cold refits on both sides (the default model's warm start is the loss's, not the model's)
+        ce = CrossEntropyLoss(6, 2, class_balance=[0.4, 0.6], buffer_capacity=300, update_frequency=150,
+                              warm_start=False)
         for votes, snorkel in zip(batches(L, [150, 100]), batches(codes, [150, 100])):
             fs(torch.zeros(len(votes)), torch.as_tensor(votes))
             ce(torch.zeros(len(votes), 2), torch.as_tensor(snorkel))
@@ -687,7 +689,8 @@ class TestCrossEntropy:
     def test_with_multiclass_label_model(self):
         multiclass = pytest.importorskip("weaksup.multiclass")
         L, _ = multiclass_votes(n=600)
-        crit = CrossEntropyLoss(5, 4, buffer_capacity=300, update_frequency=200)
+        # the reference refits a fresh model each time: cold refits (the default warm-starts them)
+        crit = CrossEntropyLoss(5, 4, buffer_capacity=300, update_frequency=200, warm_start=False)
         assert isinstance(crit.label_model, multiclass.MulticlassLabelModel)
 
         def predict(model, votes):

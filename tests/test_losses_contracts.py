@@ -437,25 +437,73 @@ class TestConventionMisread:
             FSLoss(5)(torch.zeros(300), L)
 
 
+def _warm_case(kind, n=900):
+    """(make a loss, its votes, logits of n items) for one of the two online losses."""
+    if kind == "fsloss":
+        L, _ = synthetic_votes(n=n, m=6, seed=3)
+        return (lambda **o: FSLoss(6, buffer_capacity=300, update_frequency=100, **o)), torch.as_tensor(L), (n,)
+    L, _ = multiclass_votes(n=n, m=6, k=3, seed=3)
+    return (lambda **o: FSCrossEntropyLoss(6, 3, buffer_capacity=300, update_frequency=100, **o)), L, (n, 3)
+
+
 class TestWarmStart:
-    def test_warm_refits_are_close_to_cold_ones_and_checkpoints_stay_exact(self):
-        L, _ = multiclass_votes(n=900, m=6, k=3, seed=3)
-        warm = FSCrossEntropyLoss(6, 3, buffer_capacity=300, update_frequency=100, warm_start=True)
-        cold = FSCrossEntropyLoss(6, 3, buffer_capacity=300, update_frequency=100)
+    """Warm-started refits are the default of both losses' default models."""
+
+    def test_warm_start_is_the_default_where_it_applies(self):
+        assert FSLoss(6).warm_start and FSCrossEntropyLoss(6, 3).warm_start
+        assert "model_init" in FSLoss(6).state_dict() and "model_init" in FSCrossEntropyLoss(6, 3).state_dict()
+        assert not FSLoss(6, solve_method="triplet_mean").warm_start  # the fused FlyingSquid path: no EM
+        assert not FSLoss(6, label_model=MulticlassLabelModel(2)).warm_start
+        assert not FSCrossEntropyLoss(6, 3, label_model=MulticlassLabelModel(3)).warm_start
+        assert not FSCrossEntropyLoss(6, 3, model_options={"method": "flyingsquid"}).warm_start
+        assert not FSLoss(6, warm_start=False).warm_start and "model_init" not in FSLoss(6, warm_start=False).state_dict()
+
+    @pytest.mark.parametrize("kind", ["fsloss", "fscrossentropy"])
+    def test_warm_refits_are_close_to_cold_ones_and_checkpoints_stay_exact(self, kind):
+        make, L, shape = _warm_case(kind)
+        warm, cold = make(), make(warm_start=False)
         for start in range(0, 600, 100):
-            warm(torch.zeros(100, 3), L[start : start + 100])
-            cold(torch.zeros(100, 3), L[start : start + 100])
-        assert bool(warm.model_init_set)
+            x = torch.zeros((100,) + shape[1:])
+            warm(x, L[start : start + 100])
+            cold(x, L[start : start + 100])
+            if start == 0:  # the first fit is a fresh one
+                torch.testing.assert_close(warm.last_targets, cold.last_targets, rtol=0, atol=1e-12)
+        assert bool(warm.model_init_set) and int(warm.refits) == 6
         torch.testing.assert_close(warm.predict_proba(L[:200]), cold.predict_proba(L[:200]), rtol=0, atol=0.05)
-        twin = FSCrossEntropyLoss(6, 3, buffer_capacity=300, update_frequency=100, warm_start=True)
+        twin = make()
         twin.load_state_dict(copy.deepcopy(warm.state_dict()))
         for start in range(600, 900, 100):
-            x = torch.randn(100, 3, generator=torch.Generator().manual_seed(start))
+            x = torch.randn((100,) + shape[1:], generator=torch.Generator().manual_seed(start))
             assert torch.equal(warm(x, L[start : start + 100]), twin(x, L[start : start + 100]))
+            assert torch.equal(warm.last_targets, twin.last_targets)
 
-    def test_warm_start_is_for_the_default_model(self):
+    @pytest.mark.parametrize("kind", ["fsloss", "fscrossentropy"])
+    def test_checkpoints_load_across_the_warm_start_setting(self, kind):
+        """A checkpoint saved with cold refits loads into a warm-starting loss
+        (no start yet: its next refit is a fresh fit) and the other way round."""
+        make, L, shape = _warm_case(kind, n=400)
+        cold, warm = make(warm_start=False), make()
+        for start in range(0, 400, 100):
+            cold(torch.zeros((100,) + shape[1:]), L[start : start + 100])
+            warm(torch.zeros((100,) + shape[1:]), L[start : start + 100])
+        into_warm, into_cold = make(), make(warm_start=False)
+        into_warm.load_state_dict(copy.deepcopy(cold.state_dict()))
+        into_cold.load_state_dict(copy.deepcopy(warm.state_dict()))
+        assert not bool(into_warm.model_init_set)
+        torch.testing.assert_close(into_warm.predict_proba(L), cold.predict_proba(L), rtol=0, atol=1e-12)
+
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda: FSCrossEntropyLoss(3, 2, label_model=MulticlassLabelModel(2), warm_start=True),
+            lambda: FSLoss(3, label_model=MulticlassLabelModel(2), warm_start=True),
+            lambda: FSLoss(3, solve_method="triplet_mean", warm_start=True),
+            lambda: FSLoss(3, warm_start=1),
+        ],
+    )
+    def test_warm_start_is_for_the_default_pairwise_em_model(self, make):
         with pytest.raises(ValueError, match="warm_start"):
-            FSCrossEntropyLoss(3, 2, label_model=MulticlassLabelModel(2), warm_start=True)
+            make()
 
 
 # ---------------------------------------------------------------------------

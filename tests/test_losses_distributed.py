@@ -34,12 +34,15 @@ def worker(rank, port, out_dir):
     try:
         L, logits = data()
         crit = FSLoss(M, lf_deps=[(0, 1)], buffer_capacity=C, update_frequency=UF, **FS_EXACT)
-        losses, targets, refits = [], [], []
+        default = FSLoss(M, buffer_capacity=C, update_frequency=UF)  # pairwise EM, warm-started refits
+        losses, targets, refits, default_targets = [], [], [], []
         for step in range(STEPS):
             sl = rank_slice(step, rank)
             losses.append(crit(logits[sl], L[sl]).detach())
             targets.append(crit.last_targets.clone())
             refits.append(int(crit.refits))
+            default(logits[sl], L[sl])
+            default_targets.append(default.last_targets.clone())
         first = crit.synced_statistics()
         second = crit.synced_statistics()
         torch.save(
@@ -51,6 +54,9 @@ def worker(rank, port, out_dir):
                 "synced": first.tensors(),
                 "synced_again": second.tensors(),
                 "buffer": crit.buffer_votes(),
+                "default_targets": default_targets,
+                "default_init": default.model_init.clone(),
+                "default_init_set": int(default.model_init_set),
             },
             f"{out_dir}/rank{rank}.pt",
         )
@@ -100,6 +106,13 @@ def single():
         out["targets"].append(crit.last_targets.clone())
         out["refits"].append(int(crit.refits))
     out["stats"] = crit.statistics.tensors()
+    default = FSLoss(M, buffer_capacity=WORLD * C, update_frequency=WORLD * UF)
+    out["default_targets"] = []
+    for step in range(STEPS):
+        sl = slice(step * WORLD * B, (step + 1) * WORLD * B)
+        default(logits[sl], L[sl])
+        out["default_targets"].append(default.last_targets.clone())
+    out["default_init"] = default.model_init.clone()
     return out
 
 
@@ -110,6 +123,19 @@ def test_every_rank_fits_the_single_process_model(ranks, single):
                 ranks[r]["targets"][step], single["targets"][step][r * B : (r + 1) * B], rtol=0, atol=1e-12
             )
     assert ranks[0]["refits"] == ranks[1]["refits"] == single["refits"]
+
+
+def test_warm_started_default_model_is_the_same_on_every_rank(ranks, single):
+    """FSLoss's default (pairwise EM, warm-started refits): every rank refits
+    from the same synced statistics and the same start, as one process does."""
+    assert ranks[0]["default_init_set"] == ranks[1]["default_init_set"] == 1
+    for r in range(WORLD):
+        assert torch.equal(ranks[r]["default_init"], single["default_init"])
+        for step in range(STEPS):
+            torch.testing.assert_close(
+                ranks[r]["default_targets"][step], single["default_targets"][step][r * B : (r + 1) * B],
+                rtol=0, atol=1e-12,
+            )
 
 
 def test_losses_average_to_the_single_process_loss(ranks, single):

@@ -658,3 +658,17 @@ def test_warm_start_options_are_checked(params, match):
     L, _ = votes(k=3)
     with pytest.raises(ValueError, match=match):
         MulticlassLabelModel(3, **params).fit(L)
+
+
+def test_fit_statistics_tol_overrides_the_models_for_one_call():
+    """A loss passes tol for its warm refits only: tol=1.0 stops after one step."""
+    L, _ = votes(k=3)
+    stats = accumulate(torch.as_tensor(L), 3)
+    one_step = MulticlassLabelModel(3, n_iter=1).fit_statistics(stats, class_balance="uniform")
+    model = MulticlassLabelModel(3).fit_statistics(stats, class_balance="uniform", tol=1.0)
+    np.testing.assert_allclose(model.confusion_.numpy(), one_step.confusion_.numpy(), atol=1e-12)
+    assert model.tol is None  # the model's own option is unchanged
+    twin = MulticlassLabelModel(3).fit_statistics(stats, class_balance="uniform", tol=1.0)
+    with pytest.raises(ValueError, match="tol"):
+        model.fit_statistics(stats, tol=-1.0)
+    assert_same_state(model, twin)

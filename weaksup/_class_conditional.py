@@ -160,4 +160,8 @@ def as_active(init: Any, m: int, k: int) -> ActiveConfusion:
         and bool((C.abstain >= 0).all()) and bool((C.votes >= 0).all())
     ):
         raise ValueError("init must hold finite, non-negative probabilities")
+    if C.abstain.device.type == "cpu":
+        totals = C.abstain.to(torch.float64).index_add(0, C.lf, C.votes.to(torch.float64))
+        if not bool((totals > 0).all()):
+            raise ValueError("init must give every LF, under every class, responses of positive total probability")
     return C

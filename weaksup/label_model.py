@@ -40,18 +40,20 @@ import numpy as np
 import torch
 
 from ._backend import TINY, ArrayLike, as_tensor, small_cpu_work
-from ._class_conditional import DEFAULT_OPTIONS, class_conditional_log_scores, fit_class_conditional
+from ._class_conditional import DEFAULT_OPTIONS, as_active, class_conditional_log_scores, fit_class_conditional
 from ._fs_tables import (
     Quantities, clique_table, conditional_accuracies, expectation_key, posterior_log_tables, r_symbols, solve_tables,
 )
-from ._validation import check_bool, check_choice, check_int
+from ._validation import check_bool, check_choice, check_int, check_real
 from .base import NotFittedError, unchanged_on_error
 from .class_balance import estimate_class_balance, resolve_class_balance
 from .conventions import check_votes, warn_if_convention_misread
 from .graph import LabelGraph
 from .posterior import independent_log_scores
 from .statistics import VoteStatistics, accumulate
-from .triplets import DENOMINATOR_EPS, aggregate, all_pairs_accuracies, greedy_triplets, parse_triplets
+from .triplets import (
+    all_pairs_accuracies, clique_triplet_moments, greedy_triplets, parse_triplets, single_triplet_moments,
+)
 
 __all__ = ["LabelModel", "NotFittedError", "SOLVE_METHODS", "default_solve_method"]
 
@@ -103,6 +105,9 @@ class LabelModel:
         accuracy_moments_: ``(m,)`` ``E[l_i Y]`` (abstain = 0).
         accuracies_: ``(m,)`` ``P(l_i = Y | l_i votes)``.
         coverage_: ``(m,)`` fraction of items each LF votes on.
+        confusion_: ``(m, 3, 2)`` ``P(response | Y)`` of ``'pairwise_em'``
+            (responses abstain, -1, +1; ``Y`` -1, +1), a warm start's ``init``
+            (:meth:`fit_statistics`); ``None`` for the triplet methods.
         clique_marginals_: list of ``(Clique, table)``; a table is indexed
             ``[lf values (-1, 0, +1) of clique.lfs in order..., y (-1, +1)]``.
         statistics_: the :class:`VoteStatistics` the model was fitted on.
@@ -272,14 +277,30 @@ class LabelModel:
         clamp: bool = True,
         solve_method: Optional[str] = None,
         sign_recovery: str = "all_positive",
+        *,
+        init: Optional[Any] = None,
+        tol: Optional[float] = None,
     ) -> "LabelModel":
         """Fit from statistics alone (what ``fit``, ``partial_fit`` and
         :class:`~weaksup.FSLoss` call). Costs O(m^3), independent of ``n``.
-        Every argument is checked before the model changes."""
+        Every argument is checked before the model changes.
+
+        For refits of ``solve_method='pairwise_em'`` on statistics that moved
+        a little (a loss's buffer), as in :class:`~weaksup.MulticlassLabelModel`:
+        ``init`` starts EM from a previous fit's ``confusion_`` ``(m, 3, 2)``
+        of the same LFs instead of the prior (an online-EM approximation of a
+        fresh fit; not remembered by ``partial_fit``), and ``tol`` stops EM
+        once no probability moves more than ``tol`` in a step (on the CPU).
+        """
         solve_method = default_solve_method(
             solve_method, v=self.v, lambda_edges=self.lambda_edges, triplets=self.triplets,
             allow_abstentions=self.allow_abstentions,
         )
+        tol = check_real(tol, "tol", low=0, low_open=True, allow_none=True)
+        if init is not None:
+            if solve_method != "pairwise_em":
+                raise ValueError(f"init: a warm start needs solve_method='pairwise_em', got {solve_method!r}")
+            init = as_active(init, self.m, 2)
         options = dict(
             class_balance=class_balance, Y_dev=Y_dev, flip_negative=check_bool(flip_negative, "flip_negative"),
             clamp=check_bool(clamp, "clamp"), solve_method=solve_method, sign_recovery=sign_recovery,
@@ -308,9 +329,9 @@ class LabelModel:
             self.statistics_ = stats
             self.n_lfs_ = self.m
             self.class_balance_ = pi.to(stats.device)
-            self._em_fit = self.agreement_accuracies_ = None
+            self._em_fit = self.agreement_accuracies_ = self.confusion_ = None
             if solve_method == "pairwise_em":
-                self._fit_pairwise_em(stats)
+                self._fit_pairwise_em(stats, init, tol)
             else:
                 self._fit_triplets(stats, options)
         return self
@@ -339,25 +360,24 @@ class LabelModel:
         self.accuracies_ = conditional_accuracies(self.clique_marginals_, self._single_index, self.m)
         self._build_posterior()
 
-    def _fit_pairwise_em(self, stats: VoteStatistics) -> None:
+    def _fit_pairwise_em(self, stats: VoteStatistics, init: Optional[Any], tol: Optional[float]) -> None:
         """``solve_method='pairwise_em'``: the class-conditional model of
         :mod:`weaksup._class_conditional` on the same statistics."""
-        em = fit_class_conditional(stats, self.class_balance_, **DEFAULT_OPTIONS)
+        em = fit_class_conditional(stats, self.class_balance_, init=init, tol=tol, **DEFAULT_OPTIONS)
         self._em_fit = em
         C = em.confusion  # (m, responses: abstain, -1, +1; classes)
+        self.confusion_ = C
         tables = C[:, [1, 0, 2], :] * self.class_balance_  # P(l_i, y), states (-1, 0, +1)
         self.clique_marginals_ = [(c, tables[c.lfs[0]]) for c in self.graph.cliques]
         self._single_index = None
         self.coverage_ = em.coverage
         self.accuracies_ = em.accuracies
         self.agreement_accuracies_ = em.agreement_accuracies
-        signs = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64, device=C.device)
-        y_signs = torch.tensor([-1.0, 1.0], dtype=torch.float64, device=C.device)
-        self.accuracy_moments_ = (tables * signs[:, None] * y_signs).sum((1, 2))
+        # E[l_i Y] = P(l_i = Y) - P(l_i = -Y) (an abstention counts 0)
+        self.accuracy_moments_ = tables[:, 0, 0] + tables[:, 2, 1] - tables[:, 0, 1] - tables[:, 2, 0]
         self._agreement = tables[:, 0, 0] + tables[:, 2, 1]
         self._expectation_moments = {"all": self.accuracy_moments_}
 
-    # ---- the triplet solve ------------------------------------------------
     def _task_positive_rate(self) -> torch.Tensor:
         """``(v,)`` P(Y_t = +1) under the class balance."""
         cb = self.class_balance_.reshape((2,) * self.v)
@@ -391,17 +411,7 @@ class LabelModel:
         if self.graph.independent:
             # FlyingSquid's fully independent case: every pair of other LFs is a partner
             return {"all": all_pairs_accuracies(M, q.co_coverage, method)}
-        out = {}
-        for lfs, zeros, task in expectations:
-            pairs = torch.as_tensor(self.graph.triplet_partners(lfs, task), device=M.device)
-            if zeros:
-                pairs[list(zeros), :] = False
-                pairs[:, list(zeros)] = False
-            with_s = q.moments_with(lfs)  # (m,) E[l_S l_j]
-            cand = (with_s[:, None] * with_s[None, :] / M).abs().sqrt()
-            valid = pairs & (M.abs() > DENOMINATOR_EPS) & (q.co_coverage > 0)
-            out[(lfs, zeros, task)] = aggregate(cand.reshape(1, -1), valid.reshape(1, -1), method)[0]
-        return out
+        return clique_triplet_moments(q, self.graph, expectations, method)
 
     def _solve_single_triplets(self, q: Quantities, expectations) -> Dict:
         """``solve_method='triplet'``: one triplet per expectation, picked greedily
@@ -417,13 +427,7 @@ class LabelModel:
                 rng.shuffle(order)
             lf_nodes = [int(n.split("_")[1]) for n in self._nodes if n.startswith("lambda_")]
             triplets = greedy_triplets([keyed[k] for k in order], self.graph, lf_nodes)
-        out: Dict = {}
-        for a, b, c in triplets:
-            for first, x, y in ((a, b, c), (b, a, c), (c, a, b)):
-                num = q.moment(first[0] + x[0]) * q.moment(first[0] + y[0])
-                den = q.moment(x[0] + y[0])
-                ok = (den.abs() > DENOMINATOR_EPS)
-                out[first] = torch.where(ok, (num / torch.where(ok, den, torch.ones_like(den))).abs().sqrt(), torch.zeros_like(den))
+        out = single_triplet_moments(q, triplets)
         missing = [e for e in expectations if e not in out]
         if missing:
             raise ValueError(f"no triplet found for the expectations of LFs {[e[0] for e in missing]}")

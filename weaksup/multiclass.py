@@ -283,6 +283,8 @@ class MulticlassLabelModel:
         class_balance: Optional[ArrayLike] = None,
         Y_dev: Optional[ArrayLike] = None,
         init: Optional[Any] = None,
+        *,
+        tol: Optional[float] = None,
     ) -> "MulticlassLabelModel":
         """Fit from statistics alone; returns ``self``.
 
@@ -290,7 +292,9 @@ class MulticlassLabelModel:
         fit's ``confusion_active_`` or dense ``confusion_`` of the same LFs and
         classes, instead of the prior (what ``warm_start=True`` does with the
         model's own last fit). A loss that refits as its buffer moves keeps
-        the confusion and passes it here, so a reloaded checkpoint refits the same.
+        the confusion and passes it here, so a reloaded checkpoint refits the
+        same. ``tol``: this call's early stop instead of the model's ``tol``
+        (``None``: the model's).
 
         Reads only ``stats`` (no pass over items): ``O(n_iter R^2 k)`` for
         ``"pairwise_em"``, ``R <= m (k + 1)`` the responses the LFs give. Runs
@@ -298,11 +302,16 @@ class MulticlassLabelModel:
         :class:`weaksup.LabelModel`, which reads a few scalars back. A fitted
         model checks that ``stats`` has its number of LFs.
         """
-        return self._fit(stats, class_balance, Y_dev, check_m=True, init=init)
+        return self._fit(stats, class_balance, Y_dev, check_m=True, init=init, tol=tol)
 
-    def _fit(self, stats, class_balance, Y_dev, check_m: bool, init: Optional[Any] = None) -> "MulticlassLabelModel":
+    def _fit(
+        self, stats, class_balance, Y_dev, check_m: bool, init: Optional[Any] = None, tol: Optional[float] = None
+    ) -> "MulticlassLabelModel":
         # validate everything, then change state
         self._check_params()
+        options = self._options()
+        if tol is not None:
+            options["tol"] = check_real(tol, "tol", low=0, low_open=True)
         k = self.cardinality
         if not isinstance(stats, VoteStatistics):
             raise TypeError(f"stats must be VoteStatistics (from accumulate), got {type(stats).__name__}")
@@ -327,7 +336,7 @@ class MulticlassLabelModel:
             if self.method == "flyingsquid":
                 self._fit_flyingsquid(stats, pi)
             else:
-                self._em_fit = fit_class_conditional(stats, pi, init=init, **self._options())
+                self._em_fit = fit_class_conditional(stats, pi, init=init, **options)
                 self.confusion_ = self._em_fit.confusion
                 self.confusion_active_ = self._em_fit.active
                 self.accuracies_ = self._em_fit.accuracies

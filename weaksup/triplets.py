@@ -14,7 +14,7 @@ zero the two agree exactly.
 
 from __future__ import annotations
 
-from typing import Any, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -93,6 +93,41 @@ def aggregate(candidates: torch.Tensor, valid: torch.Tensor, method: str) -> tor
 
 
 Expectation = Tuple[Tuple[int, ...], Tuple[int, ...], int]  # (lfs, lfs conditioned to abstain, task)
+
+
+def clique_triplet_moments(q: Any, graph: Any, expectations: Sequence[Expectation], method: str) -> Dict:
+    """Triplet estimates of ``E[l_S Y | l_Z = 0]`` for each ``(lfs S, zeros Z,
+    task)`` of a graph with dependent LFs: every valid pair of partners of
+    ``S`` gives a candidate, aggregated by ``method`` (``"mean"`` or
+    ``"median"``). ``q``: the :class:`weaksup._fs_tables.Quantities` of the
+    statistics. Returns ``{(lfs, zeros, task): scalar tensor}``."""
+    M = q.moments
+    out = {}
+    for lfs, zeros, task in expectations:
+        pairs = torch.as_tensor(graph.triplet_partners(lfs, task), device=M.device)
+        if zeros:
+            pairs[list(zeros), :] = False
+            pairs[:, list(zeros)] = False
+        with_s = q.moments_with(lfs)  # (m,) E[l_S l_j]
+        cand = (with_s[:, None] * with_s[None, :] / M).abs().sqrt()
+        valid = pairs & (M.abs() > DENOMINATOR_EPS) & (q.co_coverage > 0)
+        out[(lfs, zeros, task)] = aggregate(cand.reshape(1, -1), valid.reshape(1, -1), method)[0]
+    return out
+
+
+def single_triplet_moments(q: Any, triplets: Sequence[Sequence[Expectation]]) -> Dict:
+    """``solve_method='triplet'``: ``|E[l_a Y]| = sqrt(|M_ab M_ac / M_bc|)`` of
+    each expectation of each triplet ``(a, b, c)`` (0 where the denominator is
+    0); a later triplet overwrites an earlier one's value (upstream's order).
+    Returns ``{expectation: scalar tensor}``."""
+    out: Dict = {}
+    for a, b, c in triplets:
+        for first, x, y in ((a, b, c), (b, a, c), (c, a, b)):
+            num = q.moment(first[0] + x[0]) * q.moment(first[0] + y[0])
+            den = q.moment(x[0] + y[0])
+            ok = den.abs() > DENOMINATOR_EPS
+            out[first] = torch.where(ok, (num / torch.where(ok, den, torch.ones_like(den))).abs().sqrt(), torch.zeros_like(den))
+    return out
 
 
 def greedy_triplets(order: Sequence[Expectation], graph: Any, lf_nodes: Sequence[int]) -> List[List[Expectation]]:

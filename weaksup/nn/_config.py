@@ -15,6 +15,7 @@ from ..statistics import VoteStatistics, accumulate
 
 __all__ = [
     "BalanceMixin", "WARM_START_TOL", "WarmStartMixin", "check_configuration", "fsloss_model_defaults", "probe_statistics",
+    "resolve_warm_start",
 ]
 
 
@@ -75,23 +76,47 @@ def fsloss_model_defaults(
 WARM_START_TOL = 1e-4
 
 
-class WarmStartMixin:
-    """Warm-started refits of the default many-class model (``warm_start=True``).
+def resolve_warm_start(warm_start: Optional[bool], *, applies: bool) -> bool:
+    """``warm_start`` of a loss: ``None`` = wherever it applies (the loss's
+    default model fitted by pairwise EM), ``True`` = required there, ``False`` = cold refits."""
+    if warm_start is not None:
+        warm_start = check_bool(warm_start, "warm_start")
+    if warm_start and not applies:
+        raise ValueError(
+            "warm_start=True: only the loss's default label model fitted by pairwise EM warm-starts; "
+            "configure your own label model instead (or leave warm_start=None)"
+        )
+    return applies if warm_start is None else warm_start
 
-    Each refit starts EM from the confusion of the previous fit and stops once
-    it moves less than ``tol`` (an online-EM approximation of a fresh fit). The
-    confusion a model started from is state (``model_init``, with the flag
+
+class WarmStartMixin:
+    """Warm-started refits of a loss's default pairwise-EM model.
+
+    The first fit is a fresh one (the full EM from the prior); each later
+    refit starts EM from the confusion of the previous fit and stops once no
+    probability moves more than :data:`WARM_START_TOL` (an online-EM
+    approximation of a fresh fit: the buffer moves a little between refits). The confusion the current model
+    started from is state (``model_init`` ``(m, k + 1, k)``, with the flag
     ``model_init_set``), so a reloaded checkpoint rebuilds exactly the same
-    model from ``model_stats_*``.
+    model from ``model_stats_*``, and every rank of a data-parallel run,
+    refitting from the same synced statistics and the same start, stays
+    identical. A checkpoint without these buffers (saved with cold refits)
+    loads as "no start yet"; a loss with cold refits ignores them.
+
+    The class provides ``_fit_model(model, stats, init=None)`` and
+    ``_current_model()``.
     """
 
     def _init_warm_start(self, warm_start: bool) -> None:
         self.warm_start = warm_start
         self._init_set = False
         if warm_start:
-            k, m = self.num_classes, self.m
-            self.register_buffer("model_init", torch.zeros((m, k + 1, k), dtype=torch.float64))
+            self.register_buffer("model_init", torch.zeros(self._init_shape(), dtype=torch.float64))
             self.register_buffer("model_init_set", torch.zeros((), dtype=torch.int64))
+
+    def _init_shape(self) -> Tuple[int, int, int]:
+        m, k = self._n_lfs, self._k
+        return (m, k + 1, k)
 
     def _warm_fit(self, stats: VoteStatistics) -> None:
         rebuild = stats.co_votes is self.model_stats_co_votes  # the current model, from its own statistics
@@ -99,9 +124,8 @@ class WarmStartMixin:
             init = self.model_init if self._init_set else None
         else:
             self._ensure_model()  # after a load or a move: the model to start from, rebuilt first
-            init = getattr(self.label_model, "confusion_", None) if self.fitted else None
-        with small_cpu_work(stats.device):
-            self.label_model.fit_statistics(stats, class_balance=self._balance(stats), init=init)
+            init = getattr(self._current_model(), "confusion_", None) if self.fitted else None
+        self._fit_model(self._current_model(), stats, init=init)
         if not rebuild:
             self._init_set = init is not None
             self.model_init_set.fill_(int(self._init_set))
@@ -110,11 +134,21 @@ class WarmStartMixin:
 
     def _reset_warm_start(self) -> None:
         if self.warm_start:
-            k, m = self.num_classes, self.m
-            self._buffers["model_init"] = torch.zeros((m, k + 1, k), dtype=torch.float64, device=self.device)
+            self._buffers["model_init"] = torch.zeros(self._init_shape(), dtype=torch.float64, device=self.device)
             self._buffers["model_init_set"] = torch.zeros((), dtype=torch.int64, device=self.device)
             self._init_set = False
 
     def _on_state_moved(self, contents_changed: bool) -> None:
+        super()._on_state_moved(contents_changed)
         if self.warm_start and contents_changed:
             self._init_set = bool(self.model_init_set)  # read once, after a load or a reset
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        names = (prefix + "model_init", prefix + "model_init_set")
+        if not self.warm_start:
+            for name in names:
+                state_dict.pop(name, None)
+        elif names[0] not in state_dict and names[1] not in state_dict:  # saved with cold refits
+            state_dict[names[0]] = torch.zeros_like(self.model_init)
+            state_dict[names[1]] = torch.zeros_like(self.model_init_set)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -672,3 +672,17 @@ def test_fit_statistics_tol_overrides_the_models_for_one_call():
     with pytest.raises(ValueError, match="tol"):
         model.fit_statistics(stats, tol=-1.0)
     assert_same_state(model, twin)
+
+
+def test_agreement_accuracies_are_read_from_the_fits_counts():
+    """Computed on first read, from a copy of the counts: a loss's buffer that
+    changes in place after the fit does not change them."""
+    from weaksup._agreement import agreement_accuracies
+
+    L, _ = votes(k=3)
+    stats = accumulate(torch.as_tensor(L), 3)
+    want = agreement_accuracies(stats.co_votes.clone()).clamp(0.0, 1.0)
+    model = MulticlassLabelModel(3).fit_statistics(stats)
+    stats.co_votes.zero_()
+    torch.testing.assert_close(model.agreement_accuracies_, want, rtol=0, atol=0)
+    assert MulticlassLabelModel(3, method="flyingsquid").fit(L).agreement_accuracies_ is None

@@ -15,7 +15,7 @@ y] + abstain_weight * sum over abstaining LFs of fit_i log C[i, 0, y]``, with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Sequence
 
 import torch
@@ -54,8 +54,12 @@ class ClassConditionalFit:
         agreement_accuracies: ``(m,)`` the same, read from each LF's agreement
             with the others (:func:`~weaksup._multiclass_solvers.agreement_accuracies`):
             rougher values, a much better ranking of the LFs; ``None`` for
-            many classes (compact statistics).
+            many classes (compact statistics). Computed on first read (a
+            loss's refits never read it), from ``co_votes``.
         coverage: ``(m,)`` fraction of items each LF votes on.
+        co_votes: a copy of the fit's dense co-vote counts, kept for
+            ``agreement_accuracies`` (``None`` once it is computed, or for
+            compact statistics).
     """
 
     active: ActiveConfusion
@@ -63,8 +67,22 @@ class ClassConditionalFit:
     terms: Dict[str, Any]
     dense_deltas: Optional[torch.Tensor]
     accuracies: torch.Tensor
-    agreement_accuracies: Optional[torch.Tensor]
     coverage: torch.Tensor
+    co_votes: Optional[torch.Tensor] = None
+    _agreement: Optional[torch.Tensor] = field(default=None, repr=False)
+
+    @property
+    def agreement_accuracies(self) -> Optional[torch.Tensor]:
+        if self._agreement is None and self.co_votes is not None:
+            self._agreement = solvers.agreement_accuracies(self.co_votes).clamp(0.0, 1.0)
+            self.co_votes = None
+        return self._agreement
+
+
+def agreement_accuracies_of(model: Any) -> Optional[torch.Tensor]:
+    """A model's ``agreement_accuracies_``: its class-conditional fit's, else ``None``."""
+    fit = model.__dict__.get("_em_fit")
+    return None if fit is None else fit.agreement_accuracies
 
 
 def fit_class_conditional(
@@ -110,18 +128,24 @@ def fit_class_conditional(
     voted = 1.0 - C.abstain @ pi
     accuracies = torch.where(voted > 0, right / voted.clamp(min=TINY), torch.full_like(right, 1.0 / k))
     votes = stats.vote_counts().to(torch.float64)
-    return ClassConditionalFit(
+    fitted = ClassConditionalFit(
         active=C,
         confusion=C.dense() if small else None,
         terms=terms,
         dense_deltas=dense_deltas,
         accuracies=accuracies.clamp(0.0, 1.0),
-        # from agreement with partner LFs: they rank LFs far better than the confusion's
-        # P(vote correct), which stays near its prior for sparse LFs (values are rougher)
-        # (it reads the dense co-vote tensor: only where the statistics hold it densely)
-        agreement_accuracies=None if stats.is_compact else solvers.agreement_accuracies(stats.co_votes).clamp(0.0, 1.0),
         coverage=votes.sum(1) / stats.n_items.to(torch.float64).clamp(min=1.0),
     )
+    # from agreement with partner LFs: they rank LFs far better than the confusion's
+    # P(vote correct), which stays near its prior for sparse LFs (values are rougher).
+    # It reads the dense co-vote tensor (only where the statistics hold it densely):
+    # a copy (a loss's counts change in place), read on demand; a large one now.
+    if not stats.is_compact:
+        if stats.co_votes.numel() <= _DENSE_LIMIT:
+            fitted.co_votes = stats.co_votes.clone()
+        else:
+            fitted.agreement_accuracies  # noqa: B018 - computed now, no copy kept
+    return fitted
 
 
 def class_conditional_log_scores(

@@ -40,7 +40,8 @@ import numpy as np
 import torch
 
 from ._backend import TINY, ArrayLike, as_tensor, small_cpu_work
-from ._class_conditional import DEFAULT_OPTIONS, as_active, class_conditional_log_scores, fit_class_conditional
+from ._class_conditional import DEFAULT_OPTIONS, agreement_accuracies_of, as_active, class_conditional_log_scores
+from ._class_conditional import fit_class_conditional
 from ._fs_tables import (
     Quantities, clique_table, conditional_accuracies, expectation_key, posterior_log_tables, r_symbols, solve_tables,
 )
@@ -146,6 +147,7 @@ class LabelModel:
 
     convention = "flyingsquid"
     cardinality = 2
+    agreement_accuracies_ = property(agreement_accuracies_of, doc="``(m,)`` (``'pairwise_em'``; else ``None``).")
 
     def __init__(
         self,
@@ -329,7 +331,7 @@ class LabelModel:
             self.statistics_ = stats
             self.n_lfs_ = self.m
             self.class_balance_ = pi.to(stats.device)
-            self._em_fit = self.agreement_accuracies_ = self.confusion_ = None
+            self._em_fit = self.confusion_ = None
             if solve_method == "pairwise_em":
                 self._fit_pairwise_em(stats, init, tol)
             else:
@@ -365,14 +367,12 @@ class LabelModel:
         :mod:`weaksup._class_conditional` on the same statistics."""
         em = fit_class_conditional(stats, self.class_balance_, init=init, tol=tol, **DEFAULT_OPTIONS)
         self._em_fit = em
-        C = em.confusion  # (m, responses: abstain, -1, +1; classes)
-        self.confusion_ = C
+        C = self.confusion_ = em.confusion  # (m, responses: abstain, -1, +1; classes)
         tables = C[:, [1, 0, 2], :] * self.class_balance_  # P(l_i, y), states (-1, 0, +1)
         self.clique_marginals_ = [(c, tables[c.lfs[0]]) for c in self.graph.cliques]
         self._single_index = None
         self.coverage_ = em.coverage
         self.accuracies_ = em.accuracies
-        self.agreement_accuracies_ = em.agreement_accuracies
         # E[l_i Y] = P(l_i = Y) - P(l_i = -Y) (an abstention counts 0)
         self.accuracy_moments_ = tables[:, 0, 0] + tables[:, 2, 1] - tables[:, 0, 1] - tables[:, 2, 0]
         self._agreement = tables[:, 0, 0] + tables[:, 2, 1]

@@ -56,7 +56,9 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from ._backend import TINY, ArrayLike, as_tensor, small_cpu_work
-from ._class_conditional import DEFAULT_OPTIONS, as_active, class_conditional_log_scores, fit_class_conditional
+from ._class_conditional import (
+    DEFAULT_OPTIONS, agreement_accuracies_of, as_active, class_conditional_log_scores, fit_class_conditional,
+)
 from ._validation import check_bool, check_choice, check_int, check_real
 from .base import NotFittedError, unchanged_on_error
 from .class_balance import estimate_class_balance, resolve_class_balance
@@ -145,6 +147,7 @@ class MulticlassLabelModel:
     """
 
     convention = "snorkel"
+    agreement_accuracies_ = property(agreement_accuracies_of, doc="See the class docstring.")
 
     def __init__(
         self,
@@ -332,7 +335,7 @@ class MulticlassLabelModel:
         with small_cpu_work(stats.device), unchanged_on_error(self):
             pi = (estimate_class_balance(stats) if pi is None else pi).to(stats.device)
             self._balance_args = (class_balance, Y_dev)
-            self._em_fit = self._fs_models = self.agreement_accuracies_ = self.confusion_active_ = None
+            self._em_fit = self._fs_models = self.confusion_active_ = None
             if self.method == "flyingsquid":
                 self._fit_flyingsquid(stats, pi)
             else:
@@ -340,7 +343,6 @@ class MulticlassLabelModel:
                 self.confusion_ = self._em_fit.confusion
                 self.confusion_active_ = self._em_fit.active
                 self.accuracies_ = self._em_fit.accuracies
-                self.agreement_accuracies_ = self._em_fit.agreement_accuracies
             self.coverage_ = stats.coverage_counts().to(torch.float64) / stats.n_items.to(torch.float64).clamp(min=1.0)
             self.class_balance_ = pi
             self.statistics_ = stats

@@ -20,7 +20,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import torch
 
-from . import _multiclass_solvers as solvers
+from . import _agreement as agreement
 from ._backend import IMPOSSIBLE, TINY
 from ._pairwise_em import ActiveConfusion, abstain_fit_active, fit_pairwise_active, posterior_terms
 from .posterior import independent_log_scores
@@ -52,7 +52,7 @@ class ClassConditionalFit:
         accuracies: ``(m,)`` ``P(vote correct | the LF votes)`` under the
             fitted confusion (``1/k`` for an LF that never votes).
         agreement_accuracies: ``(m,)`` the same, read from each LF's agreement
-            with the others (:func:`~weaksup._multiclass_solvers.agreement_accuracies`):
+            with the others (:func:`~weaksup._agreement.agreement_accuracies`):
             rougher values, a much better ranking of the LFs; ``None`` for
             many classes (compact statistics). Computed on first read (a
             loss's refits never read it), from ``co_votes``.
@@ -74,7 +74,7 @@ class ClassConditionalFit:
     @property
     def agreement_accuracies(self) -> Optional[torch.Tensor]:
         if self._agreement is None and self.co_votes is not None:
-            self._agreement = solvers.agreement_accuracies(self.co_votes).clamp(0.0, 1.0)
+            self._agreement = agreement.agreement_accuracies(self.co_votes).clamp(0.0, 1.0)
             self.co_votes = None
         return self._agreement
 

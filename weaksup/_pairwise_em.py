@@ -1,9 +1,9 @@
 """Pairwise EM of the class-conditional model on the responses in use (private).
 
-The same estimator as :func:`weaksup._multiclass_solvers.fit_pairwise` and
-:func:`~weaksup._multiclass_solvers.abstain_fit` (see their docstrings for the
-model, the prior and the pair weights), computed only over the *responses
-given*: each LF's abstention and the classes it actually votes, read from
+The class-conditional (Dawid-Skene) model fitted by EM on its pairwise tables
+(:func:`fit_pairwise_active` describes the model, the prior and the pair
+weights; :func:`abstain_fit_active` how far abstentions count), computed only
+over the *responses given*: each LF's abstention and the classes it actually votes, read from
 :meth:`VoteStatistics.response_table`. Responses an LF never gives have no
 counts and a confusion of 0, so leaving them out changes nothing, and it is
 what makes many classes possible: ``k = 1000`` LFs that each vote a few
@@ -101,7 +101,12 @@ class _Layout:
 
 def _prior_precision(L: _Layout, pi: torch.Tensor, accuracy: float, max_recall: float = 0.9) -> torch.Tensor:
     """``(R, k)`` majority vote's trust ``P(Y = y | LF votes c)`` for each given
-    vote response (``_multiclass_solvers.prior_precision`` row by row)."""
+    vote response: ``accuracy`` on the voted class ``c``, capped where the LF
+    fires so often that it would have to vote ``c`` on more than
+    ``max_recall`` of class ``c`` (an LF that votes class 0 on 62% of the
+    items cannot be 70% right when class 0 is 21% of the items), never below
+    chance unless so forced; its wrong votes fall on the other classes in
+    proportion to the class balance."""
     rate = L.votes_v / L.n.clamp(min=1.0)
     pi_c = pi[L.cls_v]
     cap = max_recall * pi_c / rate.clamp(min=_TINY)
@@ -113,8 +118,10 @@ def _prior_precision(L: _Layout, pi: torch.Tensor, accuracy: float, max_recall: 
 
 
 def _confusion_from_precision(L: _Layout, precision: torch.Tensor, pi: torch.Tensor):
-    """Bayes, ``_multiclass_solvers.confusion_from_precision`` on the given rows:
-    ``(abstain (m, k), votes (R, k))``."""
+    """Bayes on the given rows: ``P(vote c | y) = P(vote c) P(y | vote c) /
+    P(y)``, abstain = the rest; where an LF's votes would take more than all
+    of a class (inconsistent with ``pi``) they are scaled down to fit.
+    Returns ``(abstain (m, k), votes (R, k))``."""
     rate = L.votes_v / L.n.clamp(min=1.0)
     votes = rate[:, None] * precision / pi.clamp(min=_TINY)
     total = torch.zeros((L.m, L.k), dtype=torch.float64, device=votes.device).index_add_(0, L.lf_v, votes)
@@ -145,10 +152,51 @@ def fit_pairwise_active(
     init: Optional[ActiveConfusion] = None,
     tol: Optional[float] = None,
 ) -> Tuple[ActiveConfusion, torch.Tensor]:
-    """Class-conditional LF parameters by EM on the pairwise composite
-    likelihood: :func:`weaksup._multiclass_solvers.fit_pairwise` on the
-    responses in use, with the same arguments (but the statistics themselves,
-    dense or compact, instead of ``co_votes``).
+    """Class-conditional LF parameters by EM on the pairwise composite likelihood.
+
+    The model: given ``Y``, LFs respond independently, ``P(r_i | y) = C[i, r_i, y]``
+    (abstain is a response, so an LF that votes only one class carries its
+    information in *how often* it fires under each class). Every pair of LFs
+    then has the joint table ``P(r_i, r_j) = sum_y pi_y C[i, r_i, y] C[j, r_j, y]``,
+    and the statistics hold exactly those tables' counts. The solver maximises
+    the (weighted) sum over pairs of their log-likelihoods, a composite
+    likelihood that is consistent under the model, by EM with ``pi`` fixed:
+
+    * E-step, per pair and cell: ``P(y | r_i, r_j)``; expected (response,
+      class) counts of each LF, averaged over its partners.
+    * M-step (MAP): each LF's precision ``P(Y = y | it votes c)`` is the expected
+      class share of its ``c`` votes, shrunk towards majority vote's trust
+      (:func:`_prior_precision`) with ``prior_strength`` pseudo-votes, so an LF
+      with few votes stays close to majority vote while an LF with thousands of
+      votes is read from the data (a worse-than-random LF comes out worse than
+      random: nothing forces accuracies above chance, no ``abs()``). Each
+      column ``C[i, :, y]`` also gets ``prior_items`` pseudo-items of class
+      ``y`` distributed as the starting model, which keeps an abstention rate
+      from collapsing to 0 or 1 on thin evidence.
+    * Pair weights: a pair whose table the current model misses by ``KL``
+      nats per item gets weight ``1 / (1 + KL / pair_tolerance)``, so LFs that
+      depend on each other (near-duplicates, shared keywords) stop dragging
+      each other's estimates; ``None`` weighs all pairs alike.
+    * Class balance: with ``pi=None`` it is estimated in the same EM, as the
+      mean over LFs of the class totals their pairs' E-step gives (the prior
+      follows the current balance). The models do not use this: on sparse
+      LFs it barely moves from its start (see
+      :mod:`weaksup._balance_estimation` for the estimator they use).
+
+    The start is the prior itself (majority vote's trust, with the abstention
+    rates that follow by Bayes from the class balance), which also fixes the
+    labelling of the classes.
+
+    Args:
+        stats: the vote statistics (dense or compact).
+        pi: ``(k,)`` class balance (fixed), or ``None``: estimate it.
+        n_iter: EM steps. Default: 100.
+        prior_accuracy: the prior's ``P(Y = c | vote c)``. Default: 0.9.
+        prior_strength: pseudo-votes of the prior per (LF, voted class). Default: 50.
+        prior_items: pseudo-items per class and LF spread as the starting model. Default: 100.
+        pair_tolerance: KL (nats per item) at which a pair's weight halves;
+            ``None`` disables the weighting. Default: 0.01.
+        pi_start: starting balance when ``pi`` is estimated (default: uniform).
 
     Two options for refits (a loss refitting as its buffer moves), which
     change the result from a fresh fit's:
@@ -247,10 +295,37 @@ def abstain_fit_active(
     fade: float = 0.25,
     noise: float = 1.0,
 ) -> torch.Tensor:
-    """How far each LF's abstentions count as independent evidence, ``(m,)`` in
-    ``[0, 1]``: :func:`weaksup._multiclass_solvers.abstain_fit` on the
-    responses in use (same arguments, the statistics instead of ``co_votes``).
-    ``C`` must come from :func:`fit_pairwise_active` on the same statistics."""
+    """How far each LF's abstentions count as independent evidence, ``(m,)`` in ``[0, 1]``.
+
+    The model reads an abstention of LF ``i`` as evidence ``log P(abstain |
+    y)``, summed over the abstaining LFs as if they abstained independently
+    given ``Y``. LFs that share keywords, or duplicate each other, abstain
+    together, and that sum then counts one piece of evidence many times. The
+    pairwise tables say where: LF ``i``'s pairs get the weights ``w_ij = 1 /
+    (1 + KL_ij / pair_tolerance)`` of :func:`fit_pairwise_active` (``KL_ij`` =
+    nats per item by which the fitted model ``C`` misses the pair's joint
+    table), and its abstentions keep the share ``clip(1 - (1 - mean_j w_ij) /
+    fade, 0, 1)``: all of them when the model fits every pair of the LF, none
+    once its pairs are down-weighted by ``fade`` on average. A pair's misfit
+    counts beyond sampling noise only (``n KL`` of a table of ``R_i x R_j``
+    cells is about ``(R_i - 1)(R_j - 1) / 2`` under the model; ``noise``
+    scales that allowance). Data drawn from the model then keep nearly all
+    their abstention evidence, exact copies of an LF keep none.
+
+    Args:
+        stats: the vote statistics ``C`` was fitted on.
+        C: the confusion from :func:`fit_pairwise_active` on ``stats``.
+        pi: ``(k,)`` class balance.
+        pair_tolerance: as in :func:`fit_pairwise_active`; ``None``: every LF
+            keeps all its abstention evidence (ones).
+        fade: the mean pair down-weighting at which the abstention evidence
+            is gone. Default: 0.25.
+        noise: multiple of the sampling-noise allowance subtracted from each
+            pair's ``n KL``. Default: 1.
+
+    Returns:
+        ``(m,)`` float64 factors for ``log P(abstain | y)`` in the posterior.
+    """
     m = stats.n_lfs
     device = stats.device
     if pair_tolerance is None or m < 2:

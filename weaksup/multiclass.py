@@ -23,7 +23,7 @@ model of one ``fit``. Two methods:
     (dependent LFs) are down-weighted, and the abstentions of an LF whose
     pairs the model cannot fit beyond sampling noise (LFs sharing keywords
     abstain together) stop counting as evidence
-    (:func:`weaksup._multiclass_solvers.abstain_fit`). Each refit costs
+    (:func:`weaksup._pairwise_em.abstain_fit_active`). Each refit costs
     ``n_iter`` steps of ``O(R^2 k)``, ``R <= m (k + 1)`` the responses in use,
     independent of ``n``.
 

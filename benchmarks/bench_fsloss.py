@@ -187,7 +187,8 @@ def sync_check(fs: FSLoss, logits, batch, device) -> str:
 
 def refit_multiclass(args, device, **options) -> dict:
     """Target 4: one refit of FSCrossEntropyLoss(73, 2) with its default model
-    (``warm_start=True``: the same, warm-started; the buffer moves between refits)."""
+    (warm-started refits, the default; ``warm_start=False``: every refit from scratch;
+    the buffer moves between refits)."""
     rng = np.random.default_rng(1)
     m, n = 73, 2000
     y = rng.integers(0, 2, n)
@@ -316,9 +317,10 @@ def table(res: dict) -> str:
         f"| host syncs in the steady state | {o['sync_check']} | 0 | "
         f"{met(o['sync_check'].startswith(('0 syncs', 'meta: 0')))}"
         f"{'' if res['config']['device'] == 'cuda' else ' (CPU stand-in)'} |",
-        f"| FSCrossEntropyLoss(73, 2) step with a refit (ms) | {mc['refit_ms']:.2f} | 1 | {met(mc['refit_ms'] <= 1)} |",
-        f"| the same, warm_start=True | {res['multiclass_warm']['refit_ms']:.2f} | 1 | "
-        f"{met(res['multiclass_warm']['refit_ms'] <= 1)} |",
+        f"| FSCrossEntropyLoss(73, 2) step with a refit, default (warm) (ms) | {mc['refit_ms']:.2f} | 1 | "
+        f"{met(mc['refit_ms'] <= 1)} |",
+        f"| the same, warm_start=False (every refit from scratch) | {res['multiclass_cold']['refit_ms']:.2f} | 1 | "
+        f"{met(res['multiclass_cold']['refit_ms'] <= 1)} |",
         f"| 300-256-1 MLP step, FSLoss / BCE | {mlp['ratio']:.2f} ({mlp['fsloss_step_ms']:.3f} / "
         f"{mlp['bce_step_ms']:.3f} ms) | 1.25 | {met(mlp['ratio'] <= 1.25)} |",
     ]
@@ -362,7 +364,7 @@ def main(argv=None) -> dict:
         },
         "overhead": loss_overhead(args, device),
         "multiclass": refit_multiclass(args, device),
-        "multiclass_warm": refit_multiclass(args, device, warm_start=True),
+        "multiclass_cold": refit_multiclass(args, device, warm_start=False),
         "mlp": mlp_step(args, device),
     }
     if args.upstream:

@@ -1,10 +1,12 @@
 """The active-response pairwise EM equals the dense solver, and its posterior
-terms equal the dense log table's, on the synthetic regimes."""
+terms equal the dense log table's, on the synthetic regimes; its numpy loop
+for small problems equals its torch loop."""
 
 import pytest
 import torch
 
 import _dense_pairwise_em as dense
+import weaksup._pairwise_em as pairwise_em
 from weaksup import synthetic
 from weaksup._pairwise_em import abstain_fit_active, fit_pairwise_active, posterior_terms
 from weaksup.posterior import independent_log_scores, log_table_deltas
@@ -99,3 +101,30 @@ def test_warm_start_and_tolerance():
     torch.testing.assert_close(total, torch.ones_like(total))
     with pytest.raises(ValueError, match="init must be a confusion"):
         fit_pairwise_active(accumulate(codes[:, :3], k), pi, init=converged)
+
+
+@pytest.mark.parametrize("regime", sorted(REGIMES))
+@pytest.mark.parametrize("estimate_pi", [False, True])
+@pytest.mark.parametrize("pair_tolerance", [0.01, None])
+def test_numpy_loop_equals_the_torch_loop(regime, estimate_pi, pair_tolerance, monkeypatch):
+    """Small problems on the CPU run the EM in numpy: the same fit, warm
+    start and tolerance stop, and abstention factors as the torch loop."""
+    L, _, params = REGIMES[regime]()
+    k = params.confusion.shape[2]
+    stats = accumulate(torch.as_tensor(L), k)
+    pi = None if estimate_pi else torch.full((k,), 1.0 / k, dtype=torch.float64)
+    options = dict(n_iter=60, prior_strength=10.0, prior_items=10.0, pair_tolerance=pair_tolerance)
+    calls = []
+    numpy_loop = pairwise_em._em_numpy
+    monkeypatch.setattr(pairwise_em, "_em_numpy", lambda *a: calls.append(1) or numpy_loop(*a))
+    results = []
+    for limit in (10**9, 0):  # numpy, torch
+        monkeypatch.setattr(pairwise_em, "NUMPY_MAX_RESPONSES", limit)
+        C, pi_fit = fit_pairwise_active(stats, pi, **options)
+        warm, pi_warm = fit_pairwise_active(stats, pi, init=C, tol=1e-9, **{**options, "n_iter": 200})
+        fit = abstain_fit_active(stats, C, pi_fit, pair_tolerance=pair_tolerance)
+        results.append((C.dense(), pi_fit, warm.dense(), pi_warm, fit))
+    assert len(calls) == 2  # the two fits under the first limit
+    for got, expected in zip(*results):
+        assert got.dtype == expected.dtype == torch.float64
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)

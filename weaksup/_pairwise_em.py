@@ -14,7 +14,10 @@ The confusion is returned as an :class:`ActiveConfusion`: ``P(abstain | y)``
 for every LF ``(m, k)`` and ``P(vote c | y)`` for each given (LF, class) ``(R,
 k)``. Each step costs ``O(R'^2 k)`` with ``R' <= m + R`` the responses given.
 On an accelerator every listed response is kept (no data-dependent sizes, no
-host sync after the table is read).
+host sync after the table is read). On the CPU, problems of at most
+:data:`NUMPY_MAX_RESPONSES` responses run the EM loop in numpy: the same
+steps, on matrices small enough that torch's per-operator overhead would
+outweigh the arithmetic.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 
 from ._backend import TINY as _TINY
@@ -31,6 +35,10 @@ from .statistics import VoteStatistics
 _MAX_VOTE_SHARE = 1.0 - 1e-6
 # the smallest class share an estimated balance may give
 _PI_FLOOR = 1e-3
+# on the CPU, problems with at most this many given responses run the EM loop
+# in numpy (the same steps; torch's per-operator overhead dominates on small
+# matrices); 0 always uses torch
+NUMPY_MAX_RESPONSES = 512
 
 __all__ = ["ActiveConfusion", "fit_pairwise_active", "abstain_fit_active", "posterior_terms"]
 
@@ -232,6 +240,14 @@ def fit_pairwise_active(
     if init is not None:
         abstain, votes = _warm_start(L, init, abstain0, votes0)
     check = tol is not None and device.type == "cpu"
+    if device.type == "cpu" and L.source.numel() <= NUMPY_MAX_RESPONSES:
+        abstain, votes, pi_np = _em_numpy(
+            L, abstain, votes, pi, w, prior_ab, prior_v, estimate, n_iter,
+            prior_accuracy, prior_strength, prior_items, pair_tolerance, tol,
+        )
+        if estimate:
+            pi = pi_np
+        return ActiveConfusion(abstain, votes, L.lf_v, L.cls_v), pi
     for _ in range(n_iter):
         previous = (abstain, votes)
         flat_C = torch.cat([abstain, votes])[L.source]  # (R', k) the given responses
@@ -266,6 +282,89 @@ def fit_pairwise_active(
             if moved < tol:
                 break
     return ActiveConfusion(abstain, votes, L.lf_v, L.cls_v), pi
+
+
+def _em_numpy(L, abstain, votes, pi, w, prior_ab, prior_v, estimate, n_iter,
+              prior_accuracy, prior_strength, prior_items, pair_tolerance, tol):
+    """:func:`fit_pairwise_active`'s EM loop in numpy float64 on the CPU, step
+    for step the same arithmetic (sums may add in another order), with the
+    ``(R', R')`` work arrays allocated once. Returns ``(abstain, votes, pi)``
+    as torch tensors."""
+    a = lambda t: t.detach().numpy()  # noqa: E731
+    m, k, tiny = L.m, L.k, _TINY
+    n = float(L.n)
+    lf, source, T = a(L.lf_a), a(L.source), a(L.T)
+    pair = (lf[:, None] * m + lf[None, :]).ravel()  # LF pair of each cell
+    vote_rows, abstain_rows = a(L.vote_rows), a(L.abstain_rows)
+    ab_lf = lf[abstain_rows]
+    lf_v, cls_v, votes_v = a(L.lf_v), a(L.cls_v), a(L.votes_v)
+    S_v = np.zeros((m, len(lf_v)))
+    S_v[lf_v, np.arange(len(lf_v))] = 1.0  # sums of the vote rows per LF
+    rate = votes_v / max(n, 1.0)
+    off_diag = 1.0 - np.eye(m)
+    abstain, votes, pi, w = a(abstain), a(votes), a(pi), a(w)
+    prior_ab, prior_v = a(prior_ab), a(prior_v)
+    omega = off_diag
+    Z, cell, pair_w = np.empty_like(T), np.empty_like(T), np.empty_like(T)
+    for _ in range(n_iter):
+        previous = (abstain, votes)
+        flat_C = np.concatenate([abstain, votes])[source]
+        np.matmul(flat_C * pi, flat_C.T, out=Z)
+        if pair_tolerance is not None:
+            misfit = _pair_misfit_np(T, Z, n, pair, m, cell)
+            omega = off_diag / (1.0 + np.maximum(misfit / max(pair_tolerance * n, tiny), 0.0))
+            np.take(omega.ravel(), pair, out=pair_w.ravel())
+        np.maximum(Z, tiny, out=Z)
+        np.divide(T, Z, out=Z)  # Z is now W
+        if pair_tolerance is not None:
+            np.multiply(Z, pair_w, out=Z)
+        expected = flat_C * pi * (Z @ flat_C)
+        expected = expected / np.maximum(omega.sum(1), tiny)[lf][:, None]
+        exp_v = expected[vote_rows]
+        exp_ab = np.zeros((m, k))
+        exp_ab[ab_lf] = expected[abstain_rows]
+        if estimate:
+            pi = np.maximum((exp_v.sum(0) + exp_ab.sum(0)) / m / max(n, 1.0), _PI_FLOOR)
+            pi = pi / pi.sum()
+            w = _prior_precision_np(rate, cls_v, pi, prior_accuracy)
+            v0 = rate[:, None] * w / np.maximum(pi, tiny)  # _confusion_from_precision
+            v0 = v0 / np.maximum(S_v @ v0 / _MAX_VOTE_SHARE, 1.0)[lf_v]
+            a0 = np.maximum(1.0 - S_v @ v0, 0.0)
+            prior_ab, prior_v = prior_items * a0 * pi, prior_items * v0 * pi
+        q = (exp_v + prior_strength * w) / np.maximum(votes_v[:, None] + prior_strength, tiny)
+        joint_v = votes_v[:, None] * q + prior_v
+        joint_ab = exp_ab + prior_ab
+        total = np.maximum(joint_ab + S_v @ joint_v, tiny)
+        abstain, votes = joint_ab / total, joint_v / total[lf_v]
+        if tol is not None:
+            moved = max(float(np.abs(abstain - previous[0]).max()),
+                        float(np.abs(votes - previous[1]).max()) if votes.size else 0.0)
+            if moved < tol:
+                break
+    return torch.from_numpy(abstain), torch.from_numpy(votes), torch.from_numpy(np.ascontiguousarray(pi))
+
+
+def _pair_misfit_np(T, Z, n, pair, m, cell=None):
+    """:func:`_pair_misfit` in numpy; ``pair`` = the LF pair ``lf_i m + lf_j``
+    of each cell (flattened), ``cell`` an optional work array like ``T``."""
+    cell = np.multiply(Z, n, out=cell)
+    np.maximum(cell, _TINY, out=cell)
+    np.divide(T, cell, out=cell)
+    np.maximum(cell, _TINY, out=cell)
+    np.log(cell, out=cell)
+    np.multiply(cell, T, out=cell)
+    return np.bincount(pair, weights=cell.ravel(), minlength=m * m).reshape(m, m)
+
+
+def _prior_precision_np(rate, cls_v, pi, accuracy, max_recall=0.9):
+    """:func:`_prior_precision` in numpy."""
+    pi_c = pi[cls_v]
+    cap = max_recall * pi_c / np.maximum(rate, _TINY)
+    diag = np.minimum(accuracy, cap)
+    diag = np.maximum(diag, np.minimum(pi_c, cap))
+    q = (1.0 - diag)[:, None] * (pi[None, :] / np.maximum(1.0 - pi_c[:, None], _TINY))
+    q[np.arange(len(cls_v)), cls_v] = diag
+    return q
 
 
 def _warm_start(L: _Layout, init: ActiveConfusion, abstain0: torch.Tensor, votes0: torch.Tensor):
@@ -334,8 +433,13 @@ def abstain_fit_active(
     n = L.n
     pi = pi.to(device=device, dtype=torch.float64)
     flat_C = torch.cat([C.abstain, C.votes]).to(device=device, dtype=torch.float64)[L.source]
-    Z = (flat_C * pi) @ flat_C.T
-    G = _pair_misfit(L.T, Z, n, L.lf_a, m)
+    if device.type == "cpu" and L.source.numel() <= NUMPY_MAX_RESPONSES:
+        lf, flat = L.lf_a.numpy(), flat_C.detach().numpy()
+        Z = (flat * pi.detach().numpy()) @ flat.T
+        G = torch.from_numpy(_pair_misfit_np(L.T.numpy(), Z, float(n), (lf[:, None] * m + lf[None, :]).ravel(), m))
+    else:
+        Z = (flat_C * pi) @ flat_C.T
+        G = _pair_misfit(L.T, Z, n, L.lf_a, m)
     # sampling noise: n KL of a table of R_i x R_j cells is about df / 2 under the model
     responses = L.n_given
     df = (responses - 1.0).clamp(min=0)[:, None] * (responses - 1.0).clamp(min=0)[None, :]

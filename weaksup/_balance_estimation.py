@@ -63,7 +63,7 @@ def _same_class_co_votes(stats: VoteStatistics) -> torch.Tensor:
     return same.index_put_((lf[:, None].expand_as(match), lf[None, :].expand_as(match)), match, accumulate=True)
 
 
-def estimate_class_balance(stats: VoteStatistics, **options) -> torch.Tensor:
+def estimate_class_balance(stats: VoteStatistics) -> torch.Tensor:
     """``(k,)`` float64 class balance on ``stats.device``, summing to 1.
 
     Each class's share of the votes cast by all LFs on all items, an LF's
@@ -74,8 +74,6 @@ def estimate_class_balance(stats: VoteStatistics, **options) -> torch.Tensor:
 
     Args:
         stats: vote statistics (codes ``-1`` = abstain, classes ``0..k-1``).
-        **options: none yet (accepted and ignored, so callers may pass the
-            same options to a later estimator).
 
     Returns:
         ``(k,)`` float64 tensor on ``stats.device``; no host sync.

@@ -70,25 +70,31 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def ranks(tmp_path_factory):
+def run_workers(target, out, timeout, what):
+    """Start WORLD spawned ranks of ``target(rank, port, out)`` on 127.0.0.1 and wait;
+    a rank still alive after ``timeout`` seconds fails the test (``what`` says when)."""
     import torch.distributed as dist
 
     if not dist.is_available() or not dist.is_gloo_available():
         pytest.skip("torch.distributed with gloo is not available")
-    out = tmp_path_factory.mktemp("ddp")
     ctx = mp.get_context("spawn")
     port = free_port()
-    procs = [ctx.Process(target=worker, args=(r, port, str(out))) for r in range(WORLD)]
+    procs = [ctx.Process(target=target, args=(r, port, str(out))) for r in range(WORLD)]
     for p in procs:
         p.start()
     for p in procs:
-        p.join(timeout=180)
+        p.join(timeout=timeout)
     for p in procs:
         if p.is_alive():
             p.kill()
-            pytest.fail("a distributed worker hung")
+            pytest.fail(f"a distributed worker hung{what}")
         assert p.exitcode == 0, f"a distributed worker failed with exit code {p.exitcode}"
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ddp")
+    run_workers(worker, out, 180, "")
     return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
 
 
@@ -222,23 +228,8 @@ def fault_worker(rank, port, out_dir):
 
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory):
-    import torch.distributed as dist
-
-    if not dist.is_available() or not dist.is_gloo_available():
-        pytest.skip("torch.distributed with gloo is not available")
     out = tmp_path_factory.mktemp("ddp_faults")
-    ctx = mp.get_context("spawn")
-    port = free_port()
-    procs = [ctx.Process(target=fault_worker, args=(r, port, str(out))) for r in range(WORLD)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=240)
-    for p in procs:
-        if p.is_alive():
-            p.kill()
-            pytest.fail("a distributed worker hung after a bad batch")
-        assert p.exitcode == 0, f"a distributed worker failed with exit code {p.exitcode}"
+    run_workers(fault_worker, out, 240, " after a bad batch")
     return [torch.load(out / f"fault{r}.pt", weights_only=False) for r in range(WORLD)]
 
 
